@@ -1,0 +1,301 @@
+"""The runtime configuration, the systemd units rendered from it, and the filter plugin."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.speculum.mirror.plugins.filter.projects import (FilterModule,
+                                                                         project_errors,
+                                                                         runtime_config,
+                                                                         sync_units)
+
+from speculum import config, schedule, units
+
+HEADER = "Managed by Speculum (Ansible); local changes are overwritten"
+MIRRORCTL = "/usr/local/bin/mirrorctl"
+SYNCING = {"debian", "archlinux", "software", "private-software", "releases"}  # enabled, not static
+
+
+def render(runtime: dict) -> dict[str, str]:
+    return units.render(runtime, header=HEADER, mirrorctl=MIRRORCTL, user="mirror", group="mirror")
+
+
+def directives(text: str, key: str) -> list[str]:
+    return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(key + "=")]
+
+
+@pytest.fixture
+def runtime(lab_db) -> dict:
+    return config.build(lab_db)
+
+
+# --- config.build -------------------------------------------------------------------------------
+
+def test_build_has_every_project(lab_db, runtime):
+    assert set(runtime["projects"]) == set(lab_db)
+    assert set(runtime["site"]) == set(config.SITE_DEFAULTS)
+
+
+def test_build_schedules_only_enabled_syncing_projects(runtime):
+    scheduled = {pid for pid, p in runtime["projects"].items() if p["schedule"]["starts"]}
+    assert scheduled == SYNCING
+    for pid, project in runtime["projects"].items():
+        sched = project["schedule"]
+        if pid in SYNCING:
+            assert len(sched["starts"]) == project["sync"]["syncs_per_day"]
+        else:
+            assert sched == {"starts": [], "times": [], "oncalendar": []}
+
+
+def test_build_schedule_matches_the_planner(runtime):
+    normalized = {pid: p for pid, p in runtime["projects"].items() if p["enabled"]}
+    plans = schedule.plan(normalized)
+    for pid, p in plans.items():
+        sched = runtime["projects"][pid]["schedule"]
+        assert sched["starts"] == list(p.starts)
+        assert sched["times"] == p.times
+        assert sched["oncalendar"] == p.oncalendar
+
+
+def test_build_is_json_serialisable(runtime):
+    assert json.loads(json.dumps(runtime)) == runtime
+
+
+def test_build_rejects_unknown_site_setting(lab_db):
+    with pytest.raises(ValueError, match="unknown site setting.*mirorr_root"):
+        config.build(lab_db, {"mirorr_root": "/srv"})
+
+
+def test_build_default_timeout_duration(lab_db):
+    runtime = config.build(lab_db, {"default_timeout": "90m", "default_max_delete": 10})
+    assert runtime["site"]["default_timeout"] == 5400
+    assert runtime["projects"]["centos"]["sync"]["timeout"] == 5400  # sets none itself
+    assert runtime["projects"]["centos"]["sync"]["max_delete"] == 10
+    assert runtime["projects"]["debian"]["sync"]["timeout"] == 6 * 3600  # its own
+
+
+def test_build_default_timeout_default(runtime):
+    assert runtime["site"]["default_timeout"] == 6 * 3600
+
+
+def test_build_site_overrides_and_none_values(lab_db):
+    runtime = config.build(lab_db, {"mirror_root": "/data/mirror", "state_dir": None,
+                                    "default_syncs_per_day": 24})
+    assert runtime["site"]["mirror_root"] == "/data/mirror"
+    assert runtime["site"]["state_dir"] == config.SITE_DEFAULTS["state_dir"]
+
+
+def test_build_default_syncs_per_day(lab_db):
+    lab_db["centos"]["enabled"] = True
+    del lab_db["centos"]["sync"]["syncs_per_day"]
+    runtime = config.build(lab_db, {"default_syncs_per_day": 6})
+    assert len(runtime["projects"]["centos"]["schedule"]["starts"]) == 6
+
+
+@pytest.mark.parametrize("per_day", [0, 7, "4"])
+def test_build_rejects_bad_default_syncs_per_day(lab_db, per_day):
+    lab_db["centos"]["enabled"] = True
+    del lab_db["centos"]["sync"]["syncs_per_day"]
+    with pytest.raises(ValueError, match="default_syncs_per_day"):
+        config.build(lab_db, {"default_syncs_per_day": per_day})
+
+
+def test_build_bad_default_timeout(lab_db):
+    with pytest.raises(ValueError):
+        config.build(lab_db, {"default_timeout": "soon"})
+
+
+def test_build_rejects_invalid_database(lab_db):
+    lab_db["debian"]["sync"]["syncs_per_day"] = 7
+    with pytest.raises(ValueError, match="project 'debian', field 'sync.syncs_per_day'"):
+        config.build(lab_db)
+
+
+def test_build_does_not_change_site_defaults(lab_db):
+    before = json.dumps(config.SITE_DEFAULTS, sort_keys=True)
+    runtime = config.build(lab_db, {"rsync_options": ["-a"]})
+    runtime["site"]["rsync_options"].append("--bogus")
+    assert json.dumps(config.SITE_DEFAULTS, sort_keys=True) == before
+
+
+def test_load_round_trip(tmp_path, runtime):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(runtime))
+    assert config.load(path) == runtime
+
+
+def test_load_rejects_other_json(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"projects": {}}))
+    with pytest.raises(ValueError):
+        config.load(path)
+
+
+# --- units.render -----------------------------------------------------------------------------------
+
+def test_render_one_service_and_timer_per_syncing_project(runtime):
+    files = render(runtime)
+    expected = {f"speculum-sync-{pid}.{kind}" for pid in SYNCING for kind in ("service", "timer")}
+    assert set(files) == expected | {"speculum-sync.target"}
+
+
+def test_disabled_and_static_projects_get_no_units(runtime):
+    files = render(runtime)
+    assert not any("centos" in name or "docs" in name for name in files)
+
+
+def test_target_wants_exactly_the_timers(runtime):
+    files = render(runtime)
+    target = files["speculum-sync.target"]
+    wants = directives(target, "Wants")
+    assert sorted(wants) == sorted(name for name in files if name.endswith(".timer"))
+    assert len(wants) == len(set(wants)) == len(SYNCING)
+    assert "WantedBy=timers.target" in target.splitlines()
+
+
+@pytest.mark.parametrize("kind", ["service", "timer", "target"])
+def test_header_is_the_first_line(runtime, kind):
+    for name, text in render(runtime).items():
+        if name.endswith(kind):
+            assert text.splitlines()[0] == f"# {HEADER}"
+
+
+def test_password_only_for_the_project_with_password_secret(runtime):
+    # The mechanism (LoadCredential= or a private runtime directory filled by
+    # ExecStartPre=) may change; what matters: only the project with a
+    # password_secret gets its secret file, and nobody else's secret.
+    files = render(runtime)
+    for pid in SYNCING:
+        service = files[f"speculum-sync-{pid}.service"]
+        if pid == "private-software":
+            assert service.count("/etc/speculum/secrets/private-software") == 1
+        else:
+            assert "/etc/speculum/secrets" not in service
+            assert "password" not in service.lower()
+            assert directives(service, "LoadCredential") == []
+            assert directives(service, "ExecStartPre") == []
+
+
+def test_service_settings(runtime):
+    files = render(runtime)
+    for pid in SYNCING:
+        service = files[f"speculum-sync-{pid}.service"]
+        timeout = runtime["projects"][pid]["sync"]["timeout"]
+        assert directives(service, "TimeoutStartSec") == [str(timeout + 120)]
+        assert directives(service, "ExecStart") == [f"{MIRRORCTL} sync {pid}"]
+        assert directives(service, "User") == ["mirror"]
+        assert directives(service, "Group") == ["mirror"]
+        assert directives(service, "Type") == ["oneshot"]
+        assert directives(service, "RequiresMountsFor") == [f"/srv/mirror/{pid}"]
+        paths = directives(service, "ReadWritePaths")
+        assert len(paths) == 1
+        assert paths[0].split() == [f"/srv/mirror/{pid}", "/var/lib/speculum/status",
+                                    "/var/lib/speculum/locks", f"/var/log/speculum/{pid}"]
+
+
+def test_service_timeouts_of_the_lab(runtime):
+    files = render(runtime)
+    assert directives(files["speculum-sync-debian.service"], "TimeoutStartSec") == ["21720"]
+    assert directives(files["speculum-sync-releases.service"], "TimeoutStartSec") == ["1920"]
+
+
+def test_service_paths_follow_site_settings(lab_db):
+    runtime = config.build(lab_db, {"mirror_root": "/data/m", "state_dir": "/data/state",
+                                    "log_dir": "/data/log", "secrets_dir": "/data/secrets"})
+    files = render(runtime)
+    service = files["speculum-sync-private-software.service"]
+    assert directives(service, "ReadWritePaths")[0].split() == [
+        "/data/m/private-software", "/data/state/status", "/data/state/locks",
+        "/data/log/private-software"]
+    assert "/data/secrets/private-software" in service
+    assert "/etc/speculum" not in service
+
+
+def test_timer_oncalendar_equals_the_plan(runtime):
+    files = render(runtime)
+    for pid in SYNCING:
+        timer = files[f"speculum-sync-{pid}.timer"]
+        assert directives(timer, "OnCalendar") == runtime["projects"][pid]["schedule"]["oncalendar"]
+        assert directives(timer, "Unit") == [f"speculum-sync-{pid}.service"]
+        assert directives(timer, "WantedBy") == ["speculum-sync.target"]
+        assert directives(timer, "Persistent") == ["true"]
+
+
+def test_every_unit_line_is_a_section_a_comment_or_a_setting(runtime):
+    for name, text in render(runtime).items():
+        assert text.endswith("\n"), name
+        for line in text.splitlines():
+            assert (line == "" or line.startswith("#") or re.fullmatch(r"\[[A-Z][a-z]+\]", line)
+                    or re.fullmatch(r"[A-Z][A-Za-z]+=.*", line)), (name, line)
+
+
+def test_render_with_nothing_enabled(lab_db):
+    for project in lab_db.values():
+        project["enabled"] = False
+    files = render(config.build(lab_db))
+    assert list(files) == ["speculum-sync.target"]
+    assert directives(files["speculum-sync.target"], "Wants") == []
+
+
+# --- the filter plugin ------------------------------------------------------------------------------
+
+def test_filter_module_lists_the_filters():
+    filters = FilterModule().filters()
+    assert filters == {"project_errors": project_errors, "runtime_config": runtime_config,
+                       "sync_units": sync_units}
+
+
+def test_project_errors_of_the_lab(lab_db, lab_secrets):
+    assert project_errors(lab_db, lab_secrets) == []
+
+
+def test_project_errors_are_strings(lab_db):
+    lab_db["debian"]["sync"]["syncs_per_day"] = 0
+    lab_db["archlinux"]["homepge"] = "https://archlinux.org/"
+    errors = project_errors(lab_db, {})
+    assert all(isinstance(e, str) for e in errors)
+    assert errors == [
+        "project 'archlinux', field 'homepge': unknown field (did you mean 'homepage'?)",
+        "project 'debian', field 'sync.syncs_per_day': must be between 1 and 288, got 0",
+        "project 'private-software', field 'sync.password_secret': names "
+        "'lab_private_rsync_password', which speculum_secrets does not define",
+    ]
+
+
+def test_runtime_config_filter(lab_db, runtime):
+    assert runtime_config(lab_db) == runtime
+    assert runtime_config(lab_db, {"default_timeout": "1h"})["site"]["default_timeout"] == 3600
+
+
+@pytest.mark.parametrize("site", [None, {"bogus": 1}])
+def test_runtime_config_filter_raises_on_invalid_input(lab_db, site):
+    if site is None:
+        lab_db["debian"]["sync"]["stages"] = ["--delete"]
+    with pytest.raises(AnsibleFilterError, match="debian|bogus"):
+        runtime_config(lab_db, site)
+
+
+def test_runtime_config_filter_raises_on_empty_database():
+    with pytest.raises(AnsibleFilterError, match="speculum_projects"):
+        runtime_config(None)
+
+
+def test_sync_units_filter(runtime):
+    assert sync_units(runtime, HEADER, MIRRORCTL, "mirror", "mirror") == render(runtime)
+
+
+@pytest.mark.parametrize("bad", [{}, {"site": {}, "projects": {}}, {"projects": {}}])
+def test_sync_units_filter_rejects_other_input(lab_db, bad):
+    if bad.get("site") == {}:
+        bad["projects"] = config.build(lab_db)["projects"]  # site settings missing
+    with pytest.raises(AnsibleFilterError, match="runtime_config"):
+        sync_units(bad, HEADER, MIRRORCTL, "mirror", "mirror")
+
+
+def test_sync_units_filter_rejects_raw_database(lab_db):
+    with pytest.raises(AnsibleFilterError):
+        sync_units({"site": config.SITE_DEFAULTS, "projects": lab_db}, HEADER, MIRRORCTL,
+                   "mirror", "mirror")
