@@ -16,6 +16,7 @@ help:
 	@echo "make unit       pytest tests/"
 	@echo "make molecule   molecule test (default scenario)"
 	@echo "make check      site.yml --check --diff against the running lab"
+	@echo "make bench      benchmarks (bench/), results go to docs/benchmarks.md"
 	@echo "make build      ansible-galaxy collection build"
 
 setup:
@@ -47,6 +48,9 @@ molecule: image
 
 check: setup
 	ansible-playbook site.yml --check --diff
+
+bench: image
+	bench/deploy_scale.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/

@@ -126,10 +126,11 @@ def _locked_run(run: Run) -> int:
     else:
         record.update(status=status.FAILED, error_msg=result.message)
     _set_next_schedule(record, run.project, ended)
-    record["history"] = (record.get("history") or [])[-(int(run.site["history_keep"]) - 1):] + [{
+    history = (record.get("history") or []) + [{
         "started": int(started), "ended": int(ended), "duration": record["duration"],
         "exit_code": result.exit_code, "status": record["status"],
     }]
+    record["history"] = history[-int(run.site["history_keep"]):]
     status.save(status_dir, record)
     print(f"{run.pid}: {record['status']} ({result.message}) in {record['duration']:.0f}s",
           file=run.log)

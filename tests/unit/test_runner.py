@@ -276,7 +276,7 @@ def test_failing_script_is_recorded(tmp_path):
 
 
 def test_logs_rotate_and_latest_points_to_newest(tmp_path):
-    project, site = build(tmp_path, None, site={"log_keep": 3}, method="script",
+    project, site = build(tmp_path, None, site={"log_keep": 3, "history_keep": 4}, method="script",
                           command=["/bin/true"])
     for _ in range(5):
         assert runner.sync(project, site) == 0
@@ -284,7 +284,17 @@ def test_logs_rotate_and_latest_points_to_newest(tmp_path):
     logs = sorted(p for p in log_dir.glob("*.log") if p.name != "latest.log")
     assert len(logs) == 3
     assert (log_dir / "latest.log").resolve() == logs[-1].resolve()
-    assert len(status_of(site)["history"]) == 5
+    history = status_of(site)["history"]
+    assert len(history) == 4  # history_keep
+    assert history[-1]["ended"] == status_of(site)["last_ended_ts"]
+
+
+def test_history_keep_of_one_keeps_only_the_last_run(tmp_path):
+    project, site = build(tmp_path, None, site={"history_keep": 1}, method="script",
+                          command=["/bin/true"])
+    for _ in range(3):
+        assert runner.sync(project, site) == 0
+    assert len(status_of(site)["history"]) == 1
 
 
 def test_static_and_disabled_projects_never_sync(tmp_path):
