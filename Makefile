@@ -50,6 +50,7 @@ check: setup
 	ansible-playbook site.yml --check --diff
 
 bench: image
+	python bench/schedule.py
 	bench/deploy_scale.py
 
 build: setup

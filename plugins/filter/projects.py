@@ -19,17 +19,46 @@ def _need_package() -> None:
             f"({_IMPORT_ERROR}); run `make setup` or `pip install -e .` in the repository")
 
 
-def project_errors(projects, secrets=None):
-    """Every validation error of the database as readable strings (empty when valid)."""
+def project_errors(projects, secrets=None, schedule_settings=None, site=None):
+    """Every error of the database and the schedule settings, as strings (empty when valid)."""
     _need_package()
-    return [str(e) for e in schema.validate(projects, secrets)]
+    errors = [str(e) for e in schema.validate(projects, secrets)]
+    if errors:
+        return errors
+    try:
+        normalized = config.settle(projects, site)[1]
+        from speculum import schedule
+
+        schedule.parse_settings(schedule_settings, normalized)
+    except ValueError as exc:
+        return str(exc).splitlines()
+    return []
 
 
-def runtime_config(projects, site=None):
-    """The normalised database with schedules plus site settings (config.json on the host)."""
+def stagger(projects, settings=None, history=None, previous=None, site=None):
+    """The sync timetable (speculum.schedule): {"projects": {id: {"times", "on_calendar",
+    "duration_s"}}, "metrics": {...}}.
+
+    ``history``: {id: [seconds of recent runs]} and ``previous``: {id: [start
+    minutes]} as the sync_info module reads them from the host.
+    """
+    _need_package()
+    from speculum import schedule
+
+    try:
+        normalized = config.settle(projects, site)[1]
+        return schedule.plan_projects(normalized, settings, history=history or {},
+                                      previous=previous or {}).as_json()
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def runtime_config(projects, site=None, plan=None):
+    """The normalised database with each project's schedule from ``plan`` (the
+    stagger filter's output), plus site settings: config.json on the host."""
     _need_package()
     try:
-        return config.build(projects, site)
+        return config.build(projects, site, plan)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -47,6 +76,7 @@ class FilterModule:
     def filters(self):
         return {
             "project_errors": project_errors,
+            "stagger": stagger,
             "runtime_config": runtime_config,
             "sync_units": sync_units,
         }

@@ -58,3 +58,23 @@ def is_held(lock_dir: str | os.PathLike, project: str) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def try_slot(slot_dir: str | os.PathLike, name: str, count: int) -> int | None:
+    """Take one of ``count`` slots called ``name`` if one is free; return its fd.
+
+    A slot is an flock on ``name.N``: held until the fd is closed or the
+    holder dies, so a killed run frees its slot at once.
+    """
+    Path(slot_dir).mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        # read-only: flock needs no write access, so a slot file created by
+        # another user (root holding a slot by hand) still works
+        fd = os.open(Path(slot_dir) / f"{name}.{number}", os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return fd
+    return None

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, TextIO
 
-from . import rsync, schedule, status
-from .lock import Busy, ProjectLock
+from . import rsync, status, timetable
+from .lock import Busy, ProjectLock, try_slot
 from .markers import marker_time
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the lock
@@ -29,6 +29,7 @@ EXIT_TIMEOUT = 124  # like timeout(1)
 EXIT_CONFIG = 78  # EX_CONFIG
 EXIT_INTERRUPTED = 143
 EXIT_SOFTWARE = 70  # EX_SOFTWARE: a bug of ours, see the run log
+EXIT_NO_SLOT = 69  # EX_UNAVAILABLE: no sync slot came free in time
 KILL_GRACE = 10  # seconds between SIGTERM and SIGKILL of a stage
 
 
@@ -57,6 +58,8 @@ class Run:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     environ: dict = field(default_factory=lambda: dict(os.environ))
+    now: bool = False  # a manual `mirrorctl sync --now`: bypasses the global cap
+    slot_poll: float = 5.0
 
     @property
     def pid(self) -> str:
@@ -92,18 +95,23 @@ def _locked_run(run: Run) -> int:
     status_dir.mkdir(parents=True, exist_ok=True)
     run.target.mkdir(parents=True, exist_ok=True)
     record = status.load(status_dir, run.project)
-    started = run.clock()
-    log_path = _open_log_path(run, started)
-    status.stamp(record, "last_started", started)
-    record.update(status=status.SYNCING, log_file=str(log_path), error_msg="")
+    log_path = _open_log_path(run, run.clock())
+    record.update(status=status.PRE_SYNCING, log_file=str(log_path), error_msg="")
     status.save(status_dir, record)
-    print(f"{run.pid}: sync started, log {log_path}", file=run.log)
-
+    slots: list[int] = []
+    started = run.clock()
     previous = _install_signal_handlers()
     try:
         with open(log_path, "ab", buffering=0) as log:
             try:
-                result = _run_method(run, log, started)
+                result = _take_slots(run, log, slots)
+                started = run.clock()
+                if result is None:
+                    status.stamp(record, "last_started", started)
+                    record.update(status=status.SYNCING)
+                    status.save(status_dir, record)
+                    print(f"{run.pid}: sync started, log {log_path}", file=run.log)
+                    result = _run_method(run, log, started)
             except Interrupted:
                 result = Result(EXIT_INTERRUPTED, "interrupted by a signal (unit stopped?)")
             except Exception as exc:  # record it: a crash must never look like "syncing"
@@ -112,6 +120,8 @@ def _locked_run(run: Run) -> int:
             _log_line(log, f"result: exit {result.exit_code}: {result.message}")
     finally:
         _restore_signal_handlers(previous)
+        for fd in slots:
+            os.close(fd)
 
     ended = run.clock()
     status.stamp(record, "last_ended", ended)
@@ -135,6 +145,43 @@ def _locked_run(run: Run) -> int:
     print(f"{run.pid}: {record['status']} ({result.message}) in {record['duration']:.0f}s",
           file=run.log)
     return result.exit_code
+
+
+def _take_slots(run: Run, log, held: list[int]) -> Result | None:
+    """The runtime guard: one of the upstream host's slots, then one of the
+    global slots (a manual --now run skips the global cap). Waits, logging
+    that it waits, for at most the site's slot_wait; None when both are held.
+    """
+    site = run.site
+    slot_dir = Path(site["state_dir"]) / "slots"
+    wanted = []
+    host = run.project["sync"].get("upstream_host")
+    if host:
+        wanted.append((f"host-{host}", int(site["max_per_upstream"]), f"upstream {host}"))
+    now_flag = Path(site["state_dir"]) / "locks" / f"{run.pid}.now"
+    if now_flag.exists():  # left by `mirrorctl sync --now` for the unit it starts
+        now_flag.unlink(missing_ok=True)
+        run.now = True
+    if run.now:
+        _log_line(log, "manual run (--now): not waiting for a global slot")
+    else:
+        wanted.append(("global", int(site["max_concurrent"]), "global"))
+    deadline = run.clock() + float(site["slot_wait"])
+    for name, count, label in wanted:
+        waiting_since = None
+        while (fd := try_slot(slot_dir, name, count)) is None:
+            if waiting_since is None:
+                waiting_since = run.clock()
+                _log_line(log, f"waiting for a {label} sync slot ({count} in use)")
+                print(f"{run.pid}: waiting for a {label} sync slot ({count} in use)", file=run.log)
+            if run.clock() >= deadline:
+                return Result(EXIT_NO_SLOT, f"gave up after waiting {site['slot_wait']:.0f}s "
+                              f"for a {label} sync slot ({count} in use)")
+            run.sleep(min(run.slot_poll, max(0.0, deadline - run.clock())))
+        held.append(fd)
+        if waiting_since is not None:
+            _log_line(log, f"got a {label} sync slot after {run.clock() - waiting_since:.0f}s")
+    return None
 
 
 def _run_method(run: Run, log, started: float) -> Result:
@@ -276,7 +323,7 @@ def _read_marker(run: Run) -> float | None:
 
 def _set_next_schedule(record: dict, project: dict, now: float) -> None:
     starts = project.get("schedule", {}).get("starts") or []
-    nxt = schedule.next_start(starts, datetime.fromtimestamp(now).astimezone())
+    nxt = timetable.next_start(starts, datetime.fromtimestamp(now).astimezone())
     status.stamp(record, "next_schedule", nxt.timestamp() if nxt else 0)
 
 

@@ -104,6 +104,12 @@ def _int_range(low: int, high: int) -> Callable[[Any], int]:
     return check
 
 
+def _weight(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+        raise Invalid(f"must be a number above 0 and at most 1000, got {_show(value)}")
+    return float(value)
+
+
 def _duration(value: Any) -> int:
     try:
         return parse_duration(value)
@@ -211,6 +217,12 @@ SYNC_FIELDS = (
     Field("max_delete", "Refuse a run that would delete more than this many files "
           "(rsync exit 25). Default: the site's `sync_default_max_delete`.",
           _int_range(0, 10**9), kind="integer", example="4000"),
+    Field("estimate", "Expected duration of a run, used by the scheduler until the host has "
+          "recorded real runs (then it plans with a high percentile of recent runs). "
+          "Default: the site's `default_duration` (15m).",
+          _duration, kind="duration", example="45m"),
+    Field("weight", "Relative bandwidth of a run, for the scheduler's third objective "
+          "(spread the heavy syncs apart).", _weight, kind="number", default=1.0, example="3"),
     Field("user", "rsync user name for an authenticated upstream module.",
           _string, example="speculum"),
     Field("password_secret", "Name of the entry of `speculum_secrets` (the vault) holding "

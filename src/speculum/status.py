@@ -14,7 +14,8 @@ from typing import Any
 from .fsutil import read_json, write_json
 
 # tunasync status words
-NONE, SYNCING, SUCCESS, FAILED, DISABLED = "none", "syncing", "success", "failed", "disabled"
+NONE, PRE_SYNCING, SYNCING = "none", "pre-syncing", "syncing"
+SUCCESS, FAILED, DISABLED = "success", "failed", "disabled"
 
 
 def new_record(project: dict) -> dict[str, Any]:

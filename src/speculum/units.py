@@ -64,7 +64,7 @@ def _service(project: dict, site: dict, *, header: str, mirrorctl: str, user: st
     pid = project["id"]
     tree = f"{site['mirror_root']}/{pid}"
     writable = [tree, f"{site['state_dir']}/status", f"{site['state_dir']}/locks",
-                f"{site['log_dir']}/{pid}"]
+                f"{site['state_dir']}/slots", f"{site['log_dir']}/{pid}"]
     credential = ""
     if project["sync"].get("password_secret"):
         # LoadCredential= would be neater but fails for User= units inside
@@ -90,7 +90,8 @@ Group={group}
 ExecStart={mirrorctl} sync {pid}
 # 75: another run of this project holds its lock; not a failure of this start.
 SuccessExitStatus=75
-TimeoutStartSec={project['sync']['timeout'] + STOP_MARGIN}
+# the run's own limit, plus the longest wait for a sync slot, plus a margin
+TimeoutStartSec={project['sync']['timeout'] + int(site['slot_wait']) + STOP_MARGIN}
 Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7

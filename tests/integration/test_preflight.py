@@ -68,3 +68,28 @@ def test_missing_database_fails_loudly(tmp_path):
     assert result.returncode != 0
     assert "Not defined: speculum_not_loaded" in out
     assert "TASK [common" not in out
+
+
+def test_bad_schedule_rules_stop_before_any_host_change(tmp_path):
+    lab = yaml.safe_load((ROOT / "group_vars/all/projects.yml").read_text())
+    lab["speculum_projects"]["software"]["sync"].pop("interval")
+    lab["speculum_projects"]["software"]["sync"]["syncs_per_day"] = 7
+    site = yaml.safe_load((ROOT / "group_vars/all/site.yml").read_text())
+    rules = dict(site["speculum_schedule"], fixed_times={"fedora": ["03:15"]},
+                 windows={"debian": {"allow": ["01:00-02:00"]}})
+    result = run_site(tmp_path, {"speculum_projects": lab["speculum_projects"],
+                                 "speculum_schedule": rules})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "project 'software', field 'sync.syncs_per_day': 7 runs a day" in out
+    assert "nearest valid values: 6 or 8" in out
+    assert "TASK [common" not in out and "UNREACHABLE" not in out
+    # with the frequency fixed, the schedule rules are checked and reported together
+    lab["speculum_projects"]["software"]["sync"]["syncs_per_day"] = 8
+    result = run_site(tmp_path, {"speculum_projects": lab["speculum_projects"],
+                                 "speculum_schedule": rules})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "schedule setting 'fixed_times', project 'fedora': unknown project" in out
+    assert "schedule setting 'windows', project 'debian': leaves no room" in out
+    assert "TASK [common" not in out and "UNREACHABLE" not in out

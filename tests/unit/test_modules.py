@@ -10,7 +10,7 @@ import stat
 
 import ansible.module_utils.basic as basic
 import pytest
-from ansible_collections.speculum.mirror.plugins.modules import directories, managed_files
+from ansible_collections.speculum.mirror.plugins.modules import directories, managed_files, sync_info
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -334,3 +334,35 @@ def test_directories_parents_are_0755(dirs_run, tmp_path):
     dirs_run([tmp_path / "parent" / "leaf"], mode="0700")
     assert mode_of(tmp_path / "parent" / "leaf") == 0o700
     assert mode_of(tmp_path / "parent") == 0o755
+
+
+# --- sync_info -------------------------------------------------------------------
+
+def write_json(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value))
+
+
+def test_sync_info_reads_history_and_plan(run, tmp_path):
+    write_json(tmp_path / "config.json", {"site": {}, "projects": {
+        "debian": {"schedule": {"starts": [31, 391, 751, 1111]}},
+        "docs": {"schedule": {"starts": []}}}})
+    history = [{"status": "success", "duration": d} for d in (10, 20, 30)]
+    history.insert(1, {"status": "failed", "duration": 999})
+    write_json(tmp_path / "status/debian.json", {"history": history})
+    write_json(tmp_path / "status/arch.json", {"history": [{"status": "failed", "duration": 5}]})
+    (tmp_path / "status/broken.json").write_text("{not json")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    code, result = run(sync_info, config=str(tmp_path / "config.json"),
+                       status_dir=str(tmp_path / "status"), history_runs=2)
+    assert code == 0 and result["changed"] is False
+    assert result["plan"] == {"debian": [31, 391, 751, 1111]}
+    assert result["durations"] == {"debian": [20, 30]}  # successes only, newest 2
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_sync_info_on_a_fresh_host_is_empty(run, tmp_path):
+    code, result = run(sync_info, config=str(tmp_path / "none.json"),
+                       status_dir=str(tmp_path / "none"), _ansible_check_mode=True)
+    assert code == 0
+    assert result["plan"] == {} and result["durations"] == {}

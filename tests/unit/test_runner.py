@@ -339,3 +339,87 @@ def test_status_shows_a_killed_run_as_failed(tmp_path, capsys):
     with ProjectLock(Path(site["state_dir"]) / "locks", "test"):
         assert cli.main(["--config", str(cfg), "status"]) == 0  # a live run
     assert "syncing" in capsys.readouterr().out
+
+
+def hold_slots(site, name, count):
+    from speculum.lock import try_slot
+
+    fds = [try_slot(Path(site["state_dir"]) / "slots", name, count) for _ in range(count)]
+    assert None not in fds
+    return fds
+
+
+def release(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def test_a_third_run_waits_for_a_global_slot_and_gives_up(tmp_path, daemon):
+    project, site = build(tmp_path, daemon["url"] + "/tree/",
+                          site={"max_concurrent": 2, "slot_wait": "2s"})
+    fds = hold_slots(site, "global", 2)
+    try:
+        started = time.monotonic()
+        assert runner.sync(project, site, slot_poll=0.1) == runner.EXIT_NO_SLOT
+        assert 2 <= time.monotonic() - started < 10
+    finally:
+        release(fds)
+    record = status_of(site)
+    assert record["status"] == "failed" and "global sync slot" in record["error_msg"]
+    assert "waiting for a global sync slot (2 in use)" in Path(record["log_file"]).read_text()
+    assert not (target(site) / "lastsync").exists()
+
+
+def test_a_waiting_run_starts_when_a_slot_frees(tmp_path, daemon):
+    project, site = build(tmp_path, daemon["url"] + "/tree/",
+                          site={"max_concurrent": 2, "slot_wait": "30s"})
+    fds = hold_slots(site, "global", 2)
+    timer = threading.Timer(1.0, release, args=([fds[0]],))
+    timer.start()
+    try:
+        assert runner.sync(project, site, slot_poll=0.1) == 0
+    finally:
+        timer.join()
+        release(fds[1:])
+    log = Path(status_of(site)["log_file"]).read_text()
+    assert "waiting for a global sync slot" in log and "got a global sync slot after" in log
+    assert (target(site) / "lastsync").exists()
+
+
+def test_now_bypasses_the_global_cap_but_not_the_project_lock(tmp_path, daemon):
+    project, site = build(tmp_path, daemon["url"] + "/tree/",
+                          site={"max_concurrent": 1, "slot_wait": "1s"})
+    fds = hold_slots(site, "global", 1)
+    try:
+        assert runner.sync(project, site, now=True, slot_poll=0.1) == 0
+        with ProjectLock(Path(site["state_dir"]) / "locks", "test"):
+            assert runner.sync(project, site, now=True) == runner.EXIT_BUSY
+    finally:
+        release(fds)
+
+
+def test_the_now_flag_file_of_mirrorctl_is_honoured_once(tmp_path, daemon):
+    project, site = build(tmp_path, daemon["url"] + "/tree/",
+                          site={"max_concurrent": 1, "slot_wait": "1s"})
+    flag = Path(site["state_dir"]) / "locks" / "test.now"
+    flag.parent.mkdir(parents=True)
+    flag.touch()
+    fds = hold_slots(site, "global", 1)
+    try:
+        assert runner.sync(project, site, slot_poll=0.1) == 0
+        assert not flag.exists()
+        assert runner.sync(project, site, slot_poll=0.1) == runner.EXIT_NO_SLOT
+    finally:
+        release(fds)
+
+
+def test_upstream_host_slots_apply_even_to_now_runs(tmp_path, daemon):
+    project, site = build(tmp_path, daemon["url"] + "/tree/",
+                          site={"max_per_upstream": 1, "slot_wait": "1s"})
+    fds = hold_slots(site, "host-127.0.0.1", 1)
+    try:
+        assert runner.sync(project, site, now=True, slot_poll=0.1) == runner.EXIT_NO_SLOT
+        assert "upstream 127.0.0.1" in status_of(site)["error_msg"]
+    finally:
+        release(fds)
+    assert runner.sync(project, site, now=True, slot_poll=0.1) == 0

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.speculum.mirror.plugins.filter.projects import (FilterModule,
                                                                          project_errors,
                                                                          runtime_config,
+                                                                         stagger,
                                                                          sync_units)
 
 from speculum import config, schedule, units
@@ -51,13 +52,27 @@ def test_build_schedules_only_enabled_syncing_projects(runtime):
 
 
 def test_build_schedule_matches_the_planner(runtime):
-    normalized = {pid: p for pid, p in runtime["projects"].items() if p["enabled"]}
-    plans = schedule.plan(normalized)
-    for pid, p in plans.items():
+    result = schedule.plan_projects(runtime["projects"])
+    assert set(result.starts) == set(SYNCING)
+    for pid, starts in result.starts.items():
         sched = runtime["projects"][pid]["schedule"]
-        assert sched["starts"] == list(p.starts)
-        assert sched["times"] == p.times
-        assert sched["oncalendar"] == p.oncalendar
+        assert sched["starts"] == starts
+        assert sched["times"] == [f"{m // 60:02d}:{m % 60:02d}" for m in starts]
+        assert sched["oncalendar"] == result.as_json()["projects"][pid]["on_calendar"]
+
+
+def test_build_takes_a_given_plan(lab_db):
+    normalized = config.build(lab_db)["projects"]
+    plan = schedule.plan_projects(normalized, {"fixed_times": {"debian": ["02:07"]}}).as_json()
+    runtime = config.build(lab_db, plan=plan)
+    assert runtime["projects"]["debian"]["schedule"]["times"] == ["02:07", "08:07", "14:07", "20:07"]
+
+
+def test_build_rejects_a_plan_that_does_not_fit_the_database(lab_db):
+    plan = schedule.plan_projects(config.build(lab_db)["projects"]).as_json()
+    lab_db["debian"]["sync"]["syncs_per_day"] = 2
+    with pytest.raises(ValueError, match="project 'debian': the schedule plan has 4 start"):
+        config.build(lab_db, plan=plan)
 
 
 def test_build_is_json_serialisable(runtime):
@@ -184,7 +199,8 @@ def test_service_settings(runtime):
     for pid in SYNCING:
         service = files[f"speculum-sync-{pid}.service"]
         timeout = runtime["projects"][pid]["sync"]["timeout"]
-        assert directives(service, "TimeoutStartSec") == [str(timeout + 120)]
+        slot_wait = runtime["site"]["slot_wait"]
+        assert directives(service, "TimeoutStartSec") == [str(timeout + slot_wait + 120)]
         assert directives(service, "ExecStart") == [f"{MIRRORCTL} sync {pid}"]
         assert directives(service, "User") == ["mirror"]
         assert directives(service, "Group") == ["mirror"]
@@ -193,13 +209,15 @@ def test_service_settings(runtime):
         paths = directives(service, "ReadWritePaths")
         assert len(paths) == 1
         assert paths[0].split() == [f"/srv/mirror/{pid}", "/var/lib/speculum/status",
-                                    "/var/lib/speculum/locks", f"/var/log/speculum/{pid}"]
+                                    "/var/lib/speculum/locks", "/var/lib/speculum/slots",
+                                    f"/var/log/speculum/{pid}"]
 
 
 def test_service_timeouts_of_the_lab(runtime):
     files = render(runtime)
-    assert directives(files["speculum-sync-debian.service"], "TimeoutStartSec") == ["21720"]
-    assert directives(files["speculum-sync-releases.service"], "TimeoutStartSec") == ["1920"]
+    # timeout + slot_wait (2h default) + 120 s
+    assert directives(files["speculum-sync-debian.service"], "TimeoutStartSec") == ["28920"]
+    assert directives(files["speculum-sync-releases.service"], "TimeoutStartSec") == ["9120"]
 
 
 def test_service_paths_follow_site_settings(lab_db):
@@ -209,7 +227,7 @@ def test_service_paths_follow_site_settings(lab_db):
     service = files["speculum-sync-private-software.service"]
     assert directives(service, "ReadWritePaths")[0].split() == [
         "/data/m/private-software", "/data/state/status", "/data/state/locks",
-        "/data/log/private-software"]
+        "/data/state/slots", "/data/log/private-software"]
     assert "/data/secrets/private-software" in service
     assert "/etc/speculum" not in service
 
@@ -245,7 +263,26 @@ def test_render_with_nothing_enabled(lab_db):
 def test_filter_module_lists_the_filters():
     filters = FilterModule().filters()
     assert filters == {"project_errors": project_errors, "runtime_config": runtime_config,
-                       "sync_units": sync_units}
+                       "sync_units": sync_units, "stagger": stagger}
+
+
+def test_stagger_filter_plans_like_the_package(lab_db):
+    plan = stagger(lab_db, {"fixed_times": {"debian": ["02:07"]}})
+    assert plan["projects"]["debian"]["times"] == ["02:07:00", "08:07:00", "14:07:00", "20:07:00"]
+    assert plan["metrics"]["starts_in_avoided_minutes"] == 0
+    previous = {pid: [int(t[:2]) * 60 + int(t[3:5]) for t in p["times"]]
+                for pid, p in plan["projects"].items()}
+    again = stagger(lab_db, {"fixed_times": {"debian": ["02:07"]}}, {}, previous)
+    assert again["projects"] == plan["projects"]
+
+
+def test_stagger_and_project_errors_report_bad_schedule_rules(lab_db):
+    bad = {"fixed_times": {"nope": ["01:00"]}, "windows": {"debian": {"allow": ["01:00-02:00"]}}}
+    errors = project_errors(lab_db, {"lab_private_rsync_password": "x"}, bad)
+    assert "schedule setting 'fixed_times', project 'nope': unknown project" in errors
+    assert any("project 'debian': leaves no room" in e for e in errors)
+    with pytest.raises(AnsibleFilterError, match="unknown project"):
+        stagger(lab_db, bad)
 
 
 def test_project_errors_of_the_lab(lab_db, lab_secrets):

@@ -16,10 +16,15 @@ import testinfra
 import yaml
 
 from speculum import config as runtime_config
+from speculum import schedule
 
 ROOT = Path(__file__).resolve().parents[3]
 DB = yaml.safe_load((ROOT / "group_vars/all/projects.yml").read_text())["speculum_projects"]
+MOLECULE = yaml.safe_load((ROOT / "molecule/default/molecule.yml").read_text())
+SCHEDULE = MOLECULE["provisioner"]["inventory"]["host_vars"]["speculum-molecule-mirror"]["speculum_schedule"]
 RUNTIME = runtime_config.build(DB)
+# What the deploy planned: no recorded runs yet at converge time, no previous plan.
+PLAN = schedule.plan_projects(RUNTIME["projects"], SCHEDULE).as_json()["projects"]
 ENABLED = sorted(p for p, r in RUNTIME["projects"].items() if r["enabled"])
 SYNCING = [p for p in ENABLED if RUNTIME["projects"][p]["sync"]["method"] != "static"]
 RSYNC = [p for p in SYNCING if RUNTIME["projects"][p]["sync"]["method"] == "rsync"]
@@ -68,8 +73,13 @@ def test_timer_enabled_with_expected_calendar(host, project):
     assert timer in wants.split()
     unit = host.file(f"/etc/systemd/system/{timer}").content_string
     calendars = re.findall(r"^OnCalendar=(.*)$", unit, re.MULTILINE)
-    assert calendars == RUNTIME["projects"][project]["schedule"]["oncalendar"]
+    assert calendars == PLAN[project]["on_calendar"]
+    deployed = json.loads(host.file("/etc/speculum/config.json").content_string)
+    assert deployed["projects"][project]["schedule"]["oncalendar"] == calendars
     assert "Persistent=true" in unit
+    # systemd itself agrees on the next elapse: one of the planned times
+    nxt = host.check_output("systemctl show -p NextElapseUSecRealtime --value %s", timer)
+    assert re.search(r"(\d\d:\d\d):00", nxt).group(1) + ":00" in PLAN[project]["times"]
     # No timer of ours fires on the hour.
     assert all(not c.endswith(":00:00") for c in calendars)
 
@@ -185,7 +195,7 @@ def test_sync_units_are_sandboxed(host):
     assert show["NoNewPrivileges"] == "yes"
     assert sorted(show["ReadWritePaths"].split()) == sorted([
         "/srv/mirror/debian", "/var/lib/speculum/status", "/var/lib/speculum/locks",
-        "/var/log/speculum/debian"])
+        "/var/lib/speculum/slots", "/var/log/speculum/debian"])
     score = host.check_output("systemd-analyze security %s 2>&1 | tail -n 1", unit)
     exposure = float(re.search(r"exposure level for \S+: (\d+\.\d+)", score).group(1))
     assert exposure <= 2.5, score
@@ -201,3 +211,41 @@ def test_password_is_a_root_only_file(host):
     secret = host.file("/etc/speculum/secrets/private-software")
     assert secret.user == "root" and secret.mode == 0o600
     assert secret.content_string == "lab-secret"
+
+
+def wait_until(predicate, timeout=30.0, step=0.5):
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_a_third_sync_waits_for_a_slot_when_the_cap_is_two(host):
+    """Two syncs hold the two global slots; a third waits, then runs when one frees."""
+    config = json.loads(host.file("/etc/speculum/config.json").content_string)
+    assert config["site"]["max_concurrent"] == 2
+    holders = ["speculum-test-slot-0", "speculum-test-slot-1"]
+    for number, unit in enumerate(holders):
+        host.check_output("systemd-run --unit=%s --uid=mirror flock "
+                          "/var/lib/speculum/slots/global.%s sleep 300", unit, str(number))
+    try:
+        host.check_output("systemctl start --no-block speculum-sync-software.service")
+        log = "/var/log/speculum/software/latest.log"
+        assert wait_until(lambda: "waiting for a global sync slot (2 in use)"
+                          in host.run("cat %s", log).stdout), host.run("cat %s", log).stdout
+        record = json.loads(host.file("/var/lib/speculum/status/software.json").content_string)
+        assert record["status"] == "pre-syncing"
+        # a manual --now run bypasses the global cap meanwhile
+        assert host.run("mirrorctl sync --now releases").rc == 0
+        host.check_output("systemctl stop %s", holders[0])
+        assert wait_until(lambda: host.run(
+            "systemctl is-active speculum-sync-software.service").stdout.strip() != "activating")
+        record = json.loads(host.file("/var/lib/speculum/status/software.json").content_string)
+        assert record["status"] == "success", host.run("cat %s", log).stdout
+        assert "got a global sync slot after" in host.file(log).content_string
+    finally:
+        host.run("systemctl stop %s %s", *holders)
