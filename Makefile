@@ -39,6 +39,7 @@ test: setup lint unit molecule
 lint: setup
 	yamllint --strict .
 	ansible-lint --offline
+	ruff check src tests plugins bench lab molecule
 
 unit: setup
 	pytest -q

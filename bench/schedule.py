@@ -333,7 +333,7 @@ def run_workload(name, projects, settings, seed, draws, failures) -> list[str]:
     for label, fn in (("all on the hour", all_on_the_hour),
                       ("one queue (Go system)", one_queue),
                       ("batch by frequency", batch_by_frequency)):
-        starts, seconds = best_time(lambda: fn(projects))
+        starts, seconds = best_time(lambda fn=fn: fn(projects))
         out.append(row(label, ev.evaluate(starts), lb, seconds, len(projects)))
 
     rng = random.Random(seed)

@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     now = dt.datetime.fromtimestamp(
         args.timestamp if args.timestamp is not None else int(time.time()),
-        tz=dt.timezone.utc,
+        tz=dt.UTC,
     )
     wanted = args.tree or list(TREES)
     root.mkdir(parents=True, exist_ok=True)

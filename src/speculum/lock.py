@@ -24,7 +24,7 @@ class ProjectLock:
         self.path = Path(lock_dir) / f"{project}.lock"
         self._fd: int | None = None
 
-    def __enter__(self) -> "ProjectLock":
+    def __enter__(self) -> ProjectLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 
@@ -50,7 +50,7 @@ def _debian_trace(text: str) -> float:
     parts = first.split()
     if len(parts) == 6:
         parsed = datetime.strptime(" ".join(parts[:4] + parts[5:]), "%a %b %d %H:%M:%S %Y")
-        return parsed.replace(tzinfo=timezone.utc).timestamp()
+        return parsed.replace(tzinfo=UTC).timestamp()
     return parsedate_to_datetime(first).timestamp()
 
 
@@ -67,7 +67,7 @@ def _ctan(text: str) -> float:
         return float(token.split()[0])
     for fmt in ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
-            return datetime.strptime(token[:19], fmt).replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(token[:19], fmt).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
     raise ValueError("no timestamp")

@@ -15,10 +15,11 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from . import rsync, status, timetable
 from .lock import Busy, ProjectLock, try_slot

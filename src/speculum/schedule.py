@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 import random
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -67,10 +67,10 @@ class Job:
     duration: int  # minutes, >= 1
     host: str | None = None
     weight: float = 1.0
-    allowed: np.ndarray | None = field(default=None, repr=False)  # per-minute start mask
+    allowed: np.ndarray | None = field(default=None, repr=False, compare=False)  # per-minute start mask
     fixed: int | None = None  # offset the admin pinned
     previous: int | None = None  # offset in the previous plan
-    ok: np.ndarray | None = field(default=None, repr=False)  # allowed offsets (set by the planner)
+    ok: np.ndarray | None = field(default=None, repr=False, compare=False)  # allowed offsets (planner)
 
     @property
     def period(self) -> int:
@@ -236,8 +236,9 @@ def _is_int(value) -> bool:
 def estimate_durations(projects: dict, settings: dict, history: dict | None = None,
                        overrides: dict | None = None) -> dict[str, int]:
     """Seconds per syncing project: an override, else a high percentile of the
-    recent successful runs, else the project's `sync.estimate`, else the site
-    default."""
+    recent successful runs, else the project's `sync.estimate`, else twice the
+    listing time of its last `mirrorctl scan` (at least a minute), else the
+    site default."""
     history, overrides = history or {}, overrides or {}
     out = {}
     for pid, project in projects.items():
@@ -248,8 +249,13 @@ def estimate_durations(projects: dict, settings: dict, history: dict | None = No
         recent = recent[-settings["history_runs"]:]
         if recent:
             out[pid] = max(1, math.ceil(_percentile(recent, settings["history_percentile"])))
+        elif project["sync"].get("estimate"):
+            out[pid] = project["sync"]["estimate"]
+        elif (project.get("scan") or {}).get("seconds"):
+            # an incremental sync walks the whole tree: about twice the listing
+            out[pid] = max(60, math.ceil(2 * project["scan"]["seconds"]))
         else:
-            out[pid] = project["sync"].get("estimate") or settings["default_duration"]
+            out[pid] = settings["default_duration"]
     return out
 
 
@@ -415,7 +421,8 @@ class _Planner:
     def place_all(self) -> None:
         fixed = [j for j in self.jobs if j.fixed is not None]
         kept = [j for j in self.jobs if j.fixed is None and j.previous is not None and j.ok[j.previous]]
-        rest = [j for j in self.jobs if j not in fixed and j not in kept]
+        placed = {j.id for j in fixed + kept}
+        rest = [j for j in self.jobs if j.id not in placed]
         for job in fixed:
             self.add(job, job.fixed)
         for job in kept:

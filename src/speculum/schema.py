@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .durations import parse_duration
 from .rsync import FORBIDDEN_STAGE_OPTIONS, parse_upstream
@@ -37,7 +38,7 @@ class Field:
     kind: str = "string"  # for the docs
     required: bool = False
     default: Any = None
-    fields: tuple["Field", ...] = ()  # nested mapping
+    fields: tuple[Field, ...] = ()  # nested mapping
     example: str = ""
 
 
@@ -107,6 +108,12 @@ def _int_range(low: int, high: int) -> Callable[[Any], int]:
 def _weight(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
         raise Invalid(f"must be a number above 0 and at most 1000, got {_show(value)}")
+    return float(value)
+
+
+def _number(value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise Invalid(f"must be a number from {low} to {high}, got {_show(value)}")
     return float(value)
 
 
@@ -244,6 +251,14 @@ VERIFY_FIELDS = (
           example="unix"),
 )
 
+SCAN_FIELDS = (
+    Field("files", "Regular files upstream.", _int_range(0, 10**12), kind="integer", required=True),
+    Field("size", "Their total size in bytes.", _int_range(0, 10**18), kind="integer", required=True),
+    Field("seconds", "How long listing the tree took.", lambda v: _number(v, 0, 10**7),
+          kind="number", required=True),
+    Field("date", "When (YYYY-MM-DD).", _string, required=True),
+)
+
 PROJECT_FIELDS = (
     Field("name", "Display name.", _string, required=True, example="Arch Linux"),
     Field("category", "Groups the project list.", _string, default="Software",
@@ -267,6 +282,9 @@ PROJECT_FIELDS = (
           fields=SYNC_FIELDS),
     Field("verify", "Freshness marker, read after each successful sync.", kind="mapping",
           fields=VERIFY_FIELDS),
+    Field("scan", "Written by `mirrorctl scan`: the upstream tree's size; shown on pages and "
+          "used to estimate run time before the host has recorded runs.", kind="mapping",
+          fields=SCAN_FIELDS),
 )
 
 

@@ -7,7 +7,7 @@ so existing mirror frontends can read them.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def save(status_dir: str | os.PathLike, record: dict[str, Any]) -> None:
 def stamp(record: dict[str, Any], key: str, when: float) -> None:
     """Set ``key_ts`` (Unix seconds) and the readable ``key`` together."""
     record[f"{key}_ts"] = int(when)
-    record[key] = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S %z") if when else ""
+    record[key] = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M:%S %z") if when else ""
 
 
 def human_size(size: int | None) -> str:

@@ -48,6 +48,14 @@ def run_site(tmp_path: Path, extra: dict) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def stopped_in_preflight(result: subprocess.CompletedProcess) -> str:
+    """The run failed and never reached a host: no role after preflight ran."""
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "TASK [common" not in out and "UNREACHABLE" not in out, out
+    return out
+
+
 def test_malformed_database_stops_before_any_host_change(tmp_path):
     result = run_site(tmp_path, BROKEN)
     out = result.stdout + result.stderr
@@ -79,17 +87,13 @@ def test_bad_schedule_rules_stop_before_any_host_change(tmp_path):
                  windows={"debian": {"allow": ["01:00-02:00"]}})
     result = run_site(tmp_path, {"speculum_projects": lab["speculum_projects"],
                                  "speculum_schedule": rules})
-    out = result.stdout + result.stderr
-    assert result.returncode != 0, out
+    out = stopped_in_preflight(result)
     assert "project 'software', field 'sync.syncs_per_day': 7 runs a day" in out
     assert "nearest valid values: 6 or 8" in out
-    assert "TASK [common" not in out and "UNREACHABLE" not in out
     # with the frequency fixed, the schedule rules are checked and reported together
     lab["speculum_projects"]["software"]["sync"]["syncs_per_day"] = 8
     result = run_site(tmp_path, {"speculum_projects": lab["speculum_projects"],
                                  "speculum_schedule": rules})
-    out = result.stdout + result.stderr
-    assert result.returncode != 0, out
+    out = stopped_in_preflight(result)
     assert "schedule setting 'fixed_times', project 'fedora': unknown project" in out
     assert "schedule setting 'windows', project 'debian': leaves no room" in out
-    assert "TASK [common" not in out and "UNREACHABLE" not in out

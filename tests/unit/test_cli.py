@@ -114,3 +114,79 @@ def test_schedule_rejects_bad_settings(repo_copy, capsys):
     err = capsys.readouterr().err
     assert "schedule setting 'fixed_times', project 'nope': unknown project" in err
     assert "schedule setting 'windows', project 'debian': leaves no room" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "mirmon", "mirrorz", "tunasync", "csv", "markdown"])
+def test_export_every_format_from_the_repository(fmt, capsys):
+    assert cli.main(["export", "--db", str(DB), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "debian" in out and "centos" not in out
+    if fmt in ("json", "mirrorz", "tunasync"):
+        json.loads(out)
+
+
+def test_export_on_the_host_carries_live_status(tmp_path, capsys):
+    from speculum import config, status
+
+    runtime = config.build(yaml.safe_load(DB.read_text())["speculum_projects"],
+                           {"state_dir": str(tmp_path / "state")})
+    (tmp_path / "state/status").mkdir(parents=True)
+    record = status.new_record(runtime["projects"]["debian"])
+    record.update(status="success", last_update_ts=1763700000)
+    status.save(tmp_path / "state/status", record)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(runtime))
+    output = tmp_path / "jobs.json"
+    assert cli.main(["export", "--config", str(cfg), "--format", "tunasync", "-o", str(output)]) == 0
+    jobs = {j["name"]: j for j in json.loads(output.read_text())}
+    assert jobs["debian"]["status"] == "success" and jobs["debian"]["last_update_ts"] == 1763700000
+    assert jobs["archlinux"]["status"] == "none"
+
+
+COSI = ROOT.parent / "shared/data/cosi-go-mirror-mirrors.json"
+
+
+@pytest.mark.skipif(not COSI.is_file(), reason="the shared COSI data is not present")
+def test_import_cosi_into_a_new_database(tmp_path, capsys):
+    db = tmp_path / "projects.yml"
+    assert cli.main(["import", "--format", "cosi", str(COSI), "--db", str(db), "--dry-run"]) == 0
+    assert not db.exists()  # dry run: printed, nothing written
+    assert "archlinux:" in capsys.readouterr().out
+    assert cli.main(["import", "--format", "cosi", str(COSI), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 49 project(s)" in out and "blender_rsync_password" in out
+    assert cli.main(["validate", "--db", str(db)]) == 0
+    before = db.read_bytes()
+    assert cli.main(["import", "--format", "cosi", str(COSI), "--db", str(db)]) == 0
+    assert "kept 49 existing" in capsys.readouterr().out
+    assert db.read_bytes() == before
+
+
+def test_import_legacy_scripts(tmp_path, capsys):
+    legacy = ROOT / "tests/data/legacy-scripts"
+    db = tmp_path / "projects.yml"
+    assert cli.main(["import", "--format", "scripts", str(legacy / "scripts"), "--units",
+                     str(legacy / "units"), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "not mapped" in out and "fedora" in out
+    projects = yaml.safe_load(db.read_text())["speculum_projects"]
+    assert {"ubuntu", "archlinux", "gentoo", "slackware"} <= set(projects)
+    assert projects["archlinux"]["sync"]["syncs_per_day"] == 12
+
+
+def test_log_prints_the_latest_run(tmp_path, capsys):
+    from speculum import config
+
+    runtime = config.build(yaml.safe_load(DB.read_text())["speculum_projects"],
+                           {"log_dir": str(tmp_path / "log"), "state_dir": str(tmp_path / "state")})
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(runtime))
+    assert cli.main(["log", "deb", "--config", str(cfg)]) == 1
+    assert "has no run log yet" in capsys.readouterr().err
+    log_dir = tmp_path / "log/debian"
+    log_dir.mkdir(parents=True)
+    (log_dir / "20261121T000000.000000.log").write_text("".join(f"line {n}\n" for n in range(10)))
+    (log_dir / "latest.log").symlink_to("20261121T000000.000000.log")
+    assert cli.main(["log", "deb", "--config", str(cfg), "-n", "3"]) == 0
+    assert capsys.readouterr().out == "line 7\nline 8\nline 9\n"
+    assert cli.main(["log", "deb", "--db", str(DB)]) == 2  # not on a host

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from speculum.rsync import (DEFAULT_OPTIONS, Outcome, Upstream, classify, describe_exit,
-                            parse_stats, parse_upstream, stage_argv)
+from speculum.rsync import (
+    DEFAULT_OPTIONS,
+    Outcome,
+    Upstream,
+    classify,
+    describe_exit,
+    parse_stats,
+    parse_upstream,
+    stage_argv,
+)
 
 
 @pytest.mark.parametrize("text,expected", [

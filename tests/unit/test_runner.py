@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import servers
 
 from speculum import config, runner
 from speculum.lock import ProjectLock
@@ -34,83 +34,17 @@ TREE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 10) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     root = tmp_path_factory.mktemp("upstream")
-    tree = root / "tree"
-    for rel, data in TREE.items():
-        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tree / rel).write_bytes(data)
-    secrets = root / "rsyncd.secrets"
-    secrets.write_text("speculum:s3cret\n")
-    secrets.chmod(0o600)
-    conf = root / "rsyncd.conf"
-    conf.write_text(f"""\
-pid file = {root}/rsyncd.pid
-use chroot = no
-uid = {os.getuid()}
-gid = {os.getgid()}
-[tree]
-  path = {tree}
-  read only = yes
-[auth]
-  path = {tree}
-  read only = yes
-  auth users = speculum
-  secrets file = {secrets}
-  strict modes = yes
-""")
-    port = _free_port()
-    proc = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--port={port}",
-                             f"--config={conf}", "--address=127.0.0.1"])
-    _wait_port(port)
-    yield {"url": f"rsync://127.0.0.1:{port}", "tree": tree}
-    proc.terminate()
-    proc.wait(5)
+    with servers.rsync_daemon(root, servers.write_tree(root / "tree", TREE), "s3cret") as served:
+        yield served
 
 
 @pytest.fixture
 def hanging_upstream():
-    """A TCP server that accepts and then never says a word (a frozen upstream)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    conns = []
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conns.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"rsync://127.0.0.1:{server.getsockname()[1]}/frozen/"
-    stop.set()
-    thread.join()
-    for conn in conns:
-        conn.close()
-    server.close()
+    with servers.frozen_upstream() as url:
+        yield url
 
 
 def build(tmp_path, upstream, site=None, project=None, **sync):
@@ -325,7 +259,8 @@ def test_sigterm_stops_the_run_and_records_it(tmp_path, hanging_upstream):
 
 
 def test_status_shows_a_killed_run_as_failed(tmp_path, capsys):
-    from speculum import cli, status as status_mod
+    from speculum import cli
+    from speculum import status as status_mod
 
     project, site = build(tmp_path, "rsync://example.org/x/")
     cfg = tmp_path / "config.json"
@@ -334,10 +269,10 @@ def test_status_shows_a_killed_run_as_failed(tmp_path, capsys):
     record["status"] = "syncing"
     (Path(site["state_dir"]) / "status").mkdir(parents=True)
     status_mod.save(Path(site["state_dir"]) / "status", record)
-    assert cli.main(["--config", str(cfg), "status"]) == 3  # nobody holds the lock
+    assert cli.main(["status", "--config", str(cfg)]) == 3  # nobody holds the lock
     assert "failed" in capsys.readouterr().out
     with ProjectLock(Path(site["state_dir"]) / "locks", "test"):
-        assert cli.main(["--config", str(cfg), "status"]) == 0  # a live run
+        assert cli.main(["status", "--config", str(cfg)]) == 0  # a live run
     assert "syncing" in capsys.readouterr().out
 
 

@@ -17,8 +17,7 @@ from collections import Counter
 import pytest
 
 from speculum import schema
-from speculum.schedule import (Job, ScheduleError, estimate_durations, jobs_for, lower_bound,
-                               parse_settings, plan)
+from speculum.schedule import Job, ScheduleError, estimate_durations, jobs_for, lower_bound, parse_settings, plan
 from speculum.timetable import parse_hhmm
 
 DAY = 1440
@@ -47,7 +46,7 @@ def recompute(jobs, starts: dict, avoid=(0,)) -> dict:
         assert len(mine) == job.per_day, f"{job.id}: {len(mine)} starts, wants {job.per_day}"
         assert all(type(m) is int and 0 <= m < DAY for m in mine), f"{job.id}: bad minutes {mine}"
         ordered = sorted(mine)
-        gaps = [b - a for a, b in zip(ordered, ordered[1:] + [ordered[0] + DAY])]
+        gaps = [b - a for a, b in zip(ordered, ordered[1:] + [ordered[0] + DAY], strict=True)]
         assert gaps == [period] * job.per_day, f"{job.id}: uneven gaps {gaps} (period {period})"
         busy = min(job.duration, period)
         work += job.per_day * busy

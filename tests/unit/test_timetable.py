@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from speculum.timetable import (MINUTES_PER_DAY, hhmm, hhmmss, next_start, oncalendar, parse_hhmm,
-                                parse_window, window_minutes)
+from speculum.timetable import (
+    MINUTES_PER_DAY,
+    hhmm,
+    hhmmss,
+    next_start,
+    oncalendar,
+    parse_hhmm,
+    parse_window,
+    window_minutes,
+)
 
 DIVISORS = [d for d in range(1, 289) if 1440 % d == 0]
-UTC = timezone.utc
+UTC = UTC
 LINE = re.compile(r"\*-\*-\* (\d\d(?:,\d\d)*):(\d\d):00")
 
 

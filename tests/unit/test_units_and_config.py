@@ -7,11 +7,13 @@ import re
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.speculum.mirror.plugins.filter.projects import (FilterModule,
-                                                                         project_errors,
-                                                                         runtime_config,
-                                                                         stagger,
-                                                                         sync_units)
+from ansible_collections.speculum.mirror.plugins.filter.projects import (
+    FilterModule,
+    project_errors,
+    runtime_config,
+    stagger,
+    sync_units,
+)
 
 from speculum import config, schedule, units
 

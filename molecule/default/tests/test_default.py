@@ -249,3 +249,25 @@ def test_a_third_sync_waits_for_a_slot_when_the_cap_is_two(host):
         assert "got a global sync slot after" in host.file(log).content_string
     finally:
         host.run("systemctl stop %s %s", *holders)
+
+
+def test_mirrorctl_scan_against_the_real_upstream(host):
+    report = {r["project"]: r for r in json.loads(host.check_output("mirrorctl scan -a --json || true"))}
+    upstream_files = int(UPSTREAM.check_output("find /srv/upstream/debian -type f | wc -l"))
+    assert report["debian"]["files"] == upstream_files
+    assert report["private-software"]["files"] > 0  # the password file is used as root
+    assert "error" in report["centos"]  # the fixture has no such module
+
+
+def test_mirrorctl_test_reports_upstream_markers_and_serving(host):
+    report = json.loads(host.check_output("mirrorctl test debian --json"))
+    assert report["upstream_reachable"] is True and report["served"] is True
+    assert report["upstream_marker_ts"] == report["local_marker_ts"] > 1_700_000_000
+
+
+def test_mirrorctl_probefile_compares_upstream_and_nginx(host):
+    rows = json.loads(host.check_output(
+        "mirrorctl probefile debian/dists/bookworm/Release --md5 --json"))
+    by_where = {r["where"]: r for r in rows}
+    want = UPSTREAM.check_output("md5sum /srv/upstream/debian/dists/bookworm/Release").split()[0]
+    assert by_where["upstream"]["md5"] == by_where["ours"]["md5"] == want
