@@ -24,6 +24,7 @@ from typing import TextIO
 from . import rsync, status, timetable
 from .lock import Busy, ProjectLock, try_slot
 from .markers import marker_time
+from .process import stop_group
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the lock
 EXIT_TIMEOUT = 124  # like timeout(1)
@@ -272,29 +273,16 @@ def _execute(argv: list[str], log, deadline: float, env: dict, clock) -> tuple[i
     try:
         code = proc.wait(timeout=remaining)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        stop_group(proc, KILL_GRACE)
         _log_line(log, "wall-clock timeout: stopped the process group")
         return EXIT_TIMEOUT, b""
     except Interrupted:
-        _kill(proc)
+        stop_group(proc, KILL_GRACE)
         raise
     with open(log.name, "rb") as reader:
         reader.seek(start)
         output = reader.read()
     return code, output
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _password(run: Run) -> tuple[str | None, dict]:

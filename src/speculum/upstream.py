@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import threading
@@ -49,6 +48,7 @@ from http.client import HTTPException
 from typing import Any
 
 from .markers import marker_time, parse_marker
+from .process import stop_group
 from .rsync import SUCCESS_CODES, describe_exit, parse_upstream
 
 RSYNC = "/usr/bin/rsync"
@@ -166,19 +166,6 @@ def _timeouts(timeout: float) -> list[str]:
     return [f"--timeout={seconds}", f"--contimeout={min(seconds, CONNECT_TIMEOUT)}"]
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _run(argv: list[str], password: str | None, timeout: float,
          on_line: Callable[[bytes], None] | None = None) -> _Run:
     """Run rsync without a shell, killing its process group after ``timeout`` seconds.
@@ -200,7 +187,7 @@ def _run(argv: list[str], password: str | None, timeout: float,
 
         def expire() -> None:
             expired.set()
-            _kill(proc)
+            stop_group(proc, KILL_GRACE)
 
         timer = threading.Timer(timeout, expire)
         timer.daemon = True
@@ -216,7 +203,7 @@ def _run(argv: list[str], password: str | None, timeout: float,
                         on_line(line)
             code = proc.wait()
         except BaseException:
-            _kill(proc)
+            stop_group(proc, KILL_GRACE)
             raise
         finally:
             timer.cancel()

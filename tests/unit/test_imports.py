@@ -13,12 +13,11 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+import servers
 
 from speculum import imports, rsync, schema
 
@@ -472,45 +471,13 @@ CASES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 10) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     if not Path(RSYNC).exists():
         pytest.skip("needs rsync (make setup)")
     root = tmp_path_factory.mktemp("import-upstream")
-    tree = root / "tree"
-    for rel, data in TREE.items():
-        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tree / rel).write_bytes(data)
-    conf = root / "rsyncd.conf"
-    conf.write_text(f"pid file = {root}/rsyncd.pid\nuse chroot = no\n"
-                    f"uid = {os.getuid()}\ngid = {os.getgid()}\n"
-                    f"[tree]\n  path = {tree}\n  read only = yes\n")
-    port = _free_port()
-    proc = subprocess.Popen([RSYNC, "--daemon", "--no-detach", f"--port={port}",
-                             f"--config={conf}", "--address=127.0.0.1"])
-    try:
-        _wait_port(port)
-        yield f"rsync://127.0.0.1:{port}/tree/"
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with servers.rsync_daemon(root, servers.write_tree(root / "tree", TREE), "unused") as served:
+        yield served["url"] + "/tree/"
 
 
 def run_stage(stage: list[str], upstream: str, target: Path, *, last: bool = True) -> None:
