@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 try:
-    from speculum import config, schema, units
+    from speculum import config, schedule, schema, units
 except ImportError as exc:  # pragma: no cover - depends on the controller's venv
     _IMPORT_ERROR = exc
 else:
@@ -27,8 +27,6 @@ def project_errors(projects, secrets=None, schedule_settings=None, site=None):
         return errors
     try:
         normalized = config.settle(projects, site)[1]
-        from speculum import schedule
-
         schedule.parse_settings(schedule_settings, normalized)
     except ValueError as exc:
         return str(exc).splitlines()
@@ -43,8 +41,6 @@ def stagger(projects, settings=None, history=None, previous=None, site=None):
     minutes]} as the sync_info module reads them from the host.
     """
     _need_package()
-    from speculum import schedule
-
     try:
         normalized = config.settle(projects, site)[1]
         return schedule.plan_projects(normalized, settings, history=history or {},

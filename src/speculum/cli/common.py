@@ -63,8 +63,7 @@ def source(args) -> Source:
     found = find_db()
     if found:
         return Source("repo", found)
-    host_config = Path(getattr(args, "config", None) or os.environ.get("SPECULUM_CONFIG")
-                       or config.DEFAULT_CONFIG_PATH)
+    host_config = Path(config.DEFAULT_CONFIG_PATH)
     if host_config.is_file():
         return Source("host", host_config, config.load(host_config)["site"])
     raise CliError(f"no {DB_RELATIVE} here or above, and no {host_config}: run mirrorctl in the "

@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from .. import runner, status
+from .. import config, runner, status
 from ..durations import format_duration
 from ..ids import resolve
 from ..lock import is_held
@@ -47,8 +47,6 @@ def _host(args) -> tuple[dict, dict]:
     if not src.on_host:
         raise common.CliError("this command runs on the mirror host (it reads the status records "
                               "there); try: podman exec speculum-lab mirrorctl …", common.USAGE)
-    from .. import config
-
     cfg = config.load(src.path)
     return cfg["site"], cfg["projects"]
 

@@ -11,6 +11,7 @@ from .. import upstream
 from ..durations import format_duration
 from ..ids import resolve
 from ..markers import marker_time
+from ..status import human_size
 from . import common
 
 
@@ -97,7 +98,7 @@ def cmd_scan(args) -> int:
             rows.append((pid, "error", "", "", error))
             report.append({"project": pid, "error": error})
             continue
-        rows.append((pid, "ok", str(scan.files), _size(scan.total_size), format_duration(scan.seconds)))
+        rows.append((pid, "ok", str(scan.files), human_size(scan.total_size), format_duration(scan.seconds)))
         report.append({"project": pid, "files": scan.files, "size": scan.total_size,
                        "seconds": round(scan.seconds, 3)})
         if db is not None:
@@ -116,12 +117,6 @@ def cmd_scan(args) -> int:
     return common.ERROR if failed else common.OK
 
 
-def _size(size: int) -> str:
-    from ..status import human_size
-
-    return human_size(size)
-
-
 def cmd_test(args) -> int:
     src = common.source(args)
     projects = src.projects()
@@ -129,13 +124,14 @@ def cmd_test(args) -> int:
     pid, sync, verify = project["id"], project["sync"], project.get("verify")
     base = common.site_url(args, src)
     report: dict = {"project": pid, "upstream": sync.get("upstream")}
-    if sync.get("upstream") and sync["method"] == "rsync":
+    pulls = sync["method"] == "rsync"  # only rsync projects have an rsync upstream to ask
+    if pulls:
         ok, message = upstream.reachable(sync["upstream"], user=sync.get("user"),
                                          password=_password(project, src))
         report["upstream_reachable"], report["upstream_message"] = ok, message
     if verify:
         report["marker"] = verify["file"]
-        if sync.get("upstream") and sync["method"] == "rsync":
+        if pulls:
             report["upstream_marker_ts"] = _try(lambda: upstream.fetch_marker(
                 sync["upstream"], verify["file"], verify["format"], user=sync.get("user"),
                 password=_password(project, src)))
