@@ -52,6 +52,7 @@ check: setup
 
 bench: image
 	python bench/schedule.py
+	python bench/site.py
 	bench/deploy_scale.py
 
 build: setup

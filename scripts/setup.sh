@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns)
+# chromium + chromium-driver: the browser test of the generated site
+SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns chromium chromium-driver)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }

@@ -68,6 +68,13 @@ def sync_units(runtime, header, mirrorctl, user, group):
         raise AnsibleFilterError(f"sync_units needs the output of runtime_config: {exc}") from None
 
 
+def site_units(webroot, header, mirrorctl, user, group, watch, interval):
+    """{file name: content} of the site generator's service, timer and path unit."""
+    _need_package()
+    return units.site_units(header=header, mirrorctl=mirrorctl, user=user, group=group,
+                            webroot=webroot, watch=list(watch), interval=str(interval))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -75,4 +82,5 @@ class FilterModule:
             "stagger": stagger,
             "runtime_config": runtime_config,
             "sync_units": sync_units,
+            "site_units": site_units,
         }

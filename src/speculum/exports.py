@@ -14,6 +14,8 @@ Common rules
 * A project is served at ``<base>/<id>/`` (the nginx role's locations) and, if
   ``public_rsync``, as the rsync module ``<rsync_url><id>/``. Its canonical
   URL uses ``https_url`` when configured, else ``http_url``.
+* A password-protected upstream is published as its host only
+  (``public_upstream``), in every format.
 * ``statuses`` maps a project id to its status record (speculum.status); a
   project without one has status ``none``. A disabled project always has the
   status ``disabled`` (the tunasync word for a job that is switched off).
@@ -146,9 +148,25 @@ def export(projects: dict, fmt: str, *, site: dict, statuses: dict | None = None
         raise ValueError(f"unknown export format {fmt!r}; known formats: "
                          f"{', '.join(FORMATS)}") from None
     site = _check_site(site)
-    chosen = [{**projects[pid], "id": pid} for pid in sorted(projects)
+    chosen = [_public({**projects[pid], "id": pid}) for pid in sorted(projects)
               if include_disabled or projects[pid].get("enabled")]
     return writer(chosen, site, statuses or {})
+
+
+def public_upstream(sync: dict) -> str:
+    """The upstream as the public may see it: only the host of a password-protected
+    module (its path is the door the password opens)."""
+    upstream = sync.get("upstream") or ""
+    if upstream and (sync.get("user") or sync.get("password_secret")):
+        return sync.get("upstream_host") or ""
+    return upstream
+
+
+def _public(project: dict) -> dict:
+    sync = project.get("sync") or {}
+    if (sync.get("upstream") or "") == public_upstream(sync):
+        return project
+    return {**project, "sync": {**sync, "upstream": public_upstream(sync)}}
 
 
 def site_from_vars(variables: dict) -> dict:

@@ -15,10 +15,12 @@ from typing import Any
 
 from .durations import parse_duration
 from .rsync import FORBIDDEN_STAGE_OPTIONS, parse_upstream
+from .site import RESERVED_PATHS
 
 PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METHODS = ("rsync", "script", "static")
 MARKER_FORMATS = ("unix", "debian-trace", "centos-time", "manjaro-state", "ctan-timestamp", "mtime")
+USAGE_TYPES = ("apt", "pacman", "dnf", "zypper", "apk", "files")
 MINUTES_PER_DAY = 1440
 MAX_SYNCS_PER_DAY = 288  # every 5 minutes: more often is abuse of an upstream
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
@@ -259,6 +261,21 @@ SCAN_FIELDS = (
     Field("date", "When (YYYY-MM-DD).", _string, required=True),
 )
 
+USAGE_FIELDS = (
+    Field("type", "Which instructions the project's page shows: " + ", ".join(USAGE_TYPES)
+          + " (`files`: plain downloads with curl, wget and rsync).",
+          _choice(*USAGE_TYPES), kind=" | ".join(USAGE_TYPES), default="files", example="apt"),
+    Field("suites", "`apt`: the suites (releases) of the sources line.", _string_list,
+          kind="list of strings", example="[bookworm, bookworm-updates]"),
+    Field("components", "`apt`: the components of the sources line.", _string_list,
+          kind="list of strings", example="[main, contrib]"),
+    Field("path", "Repository path inside the tree, appended to the project's URL; may hold "
+          "the package manager's variables (`$releasever`, `$basearch`, `$repo`, `$arch`).",
+          _string, example="$releasever/BaseOS/$basearch/os/"),
+    Field("repo", "`dnf`, `zypper`: the repository's name (default: the project id).",
+          _string, example="rocky-baseos"),
+)
+
 PROJECT_FIELDS = (
     Field("name", "Display name.", _string, required=True, example="Arch Linux"),
     Field("category", "Groups the project list.", _string, default="Software",
@@ -278,6 +295,8 @@ PROJECT_FIELDS = (
     Field("public_notes", "Shown on the project's page.", _string),
     Field("comments", "Admin log (not published), newest last.", _string_list,
           kind="list of strings", default=[]),
+    Field("usage", "How users point their package manager at the mirror: shown on the "
+          "project's page, with this host's URL filled in.", kind="mapping", fields=USAGE_FIELDS),
     Field("sync", "How and when the tree is synced.", kind="mapping", required=True,
           fields=SYNC_FIELDS),
     Field("verify", "Freshness marker, read after each successful sync.", kind="mapping",
@@ -326,6 +345,8 @@ def normalize(projects: dict, defaults: dict | None = None) -> dict[str, dict]:
     for pid, record in projects.items():
         project = _apply(PROJECT_FIELDS, record)
         project["id"] = pid
+        if project.get("usage") is None:
+            project["usage"] = {"type": "files"}
         sync = project["sync"]
         if sync["method"] == "static":
             sync["syncs_per_day"] = 0
@@ -357,12 +378,19 @@ def _validate_project(pid: Any, record: Any) -> list[ValidationError]:
     if not isinstance(pid, str) or not PROJECT_ID.fullmatch(pid):
         return [ValidationError(str(pid), "", "the project id must be 1-64 characters of a-z, "
                                 "0-9, '-' and '_', starting with a letter or digit")]
+    if pid in RESERVED_PATHS:
+        return [ValidationError(pid, "", f"'{pid}' is a path of the web site (/{pid}/); "
+                                "choose another project id")]
     if not isinstance(record, dict):
         return [ValidationError(pid, "", f"must be a mapping of fields, got {_show(record)}")]
     errors = _check_fields(pid, "", PROJECT_FIELDS, record)
     sync = record.get("sync")
     if isinstance(sync, dict):
         errors.extend(_check_sync_rules(pid, sync))
+    usage = record.get("usage")
+    if isinstance(usage, dict) and usage.get("type") == "apt" and not usage.get("suites"):
+        errors.append(ValidationError(pid, "usage.suites", "is required for apt: the sources "
+                                      "line names the suites, e.g. [bookworm]"))
     return errors
 
 

@@ -26,7 +26,6 @@ ProtectClock=yes
 ProtectHostname=yes
 ProtectProc=invisible
 ProcSubset=pid
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 RestrictNamespaces=yes
 RestrictRealtime=yes
 RestrictSUIDSGID=yes
@@ -96,6 +95,7 @@ Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7
 {credential}ReadWritePaths={' '.join(writable)}
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 {SANDBOX}"""
 
 
@@ -113,3 +113,52 @@ Unit={UNIT_PREFIX}{project['id']}.service
 [Install]
 WantedBy={TARGET}
 """
+
+
+SITE_UNIT = "speculum-site"
+
+
+def site_units(*, header: str, mirrorctl: str, user: str, group: str, webroot: str,
+               watch: list[str], interval: str) -> dict[str, str]:
+    """The site generator's service, its timer and a path unit that starts it
+    whenever a status record, the deployed config or the news change (so a
+    finished sync shows on the site within seconds)."""
+    watches = "".join(f"PathChanged={path}\n" for path in watch)
+    return {
+        f"{SITE_UNIT}.service": f"""# {header}
+[Unit]
+Description=Speculum web site, status pages and API
+
+[Service]
+Type=oneshot
+User={user}
+Group={group}
+ExecStart={mirrorctl} site build
+Nice=10
+ReadWritePaths={webroot}
+RestrictAddressFamilies=AF_UNIX
+{SANDBOX}""",
+        f"{SITE_UNIT}.timer": f"""# {header}
+[Unit]
+Description=Refresh the Speculum web site (lags, next runs, disk usage)
+
+[Timer]
+OnBootSec=1min
+OnCalendar=*:0/{interval}
+AccuracySec=1s
+Unit={SITE_UNIT}.service
+
+[Install]
+WantedBy=timers.target
+""",
+        f"{SITE_UNIT}.path": f"""# {header}
+[Unit]
+Description=Rebuild the Speculum web site when a sync ends or the config changes
+
+[Path]
+{watches}Unit={SITE_UNIT}.service
+
+[Install]
+WantedBy=paths.target
+""",
+    }

@@ -127,7 +127,8 @@ def test_site_from_the_ansible_variables(repo):
     assert site == {"name": "Speculum Mirror", "hostname": "mirror.example.edu",
                     "http_url": "http://mirror.example.edu/",
                     "operator": "Example University Open Source Club",
-                    "contact": "mirror-admin@example.edu"}
+                    "contact": "mirror-admin@example.edu", "https_url": "", "rsync_url": "",
+                    "country": "US", "abbr": ""}
 
 
 # --- json -------------------------------------------------------------------------------------
@@ -143,10 +144,19 @@ def test_json_round_trips_to_the_normalised_records(projects, enabled):
     for rec in data:
         expected = copy.deepcopy(projects[rec["id"]])
         expected.pop("comments", None)
+        if "upstream" in expected["sync"]:
+            expected["sync"]["upstream"] = exports.public_upstream(expected["sync"])
         for key in ("user", "password_secret", "env"):
             expected["sync"].pop(key, None)
         expected["url"] = f"https://mirror.example.edu/{rec['id']}/"
         assert rec == expected
+
+
+def test_protected_upstreams_are_published_as_their_host_in_every_format(projects):
+    for fmt in exports.FORMATS:
+        text = run(projects, fmt)
+        assert "rsync://lab-upstream/private/" not in text, fmt
+    assert projects["private-software"]["sync"]["upstream"] == "rsync://lab-upstream/private/"  # untouched
 
 
 def test_json_leaves_out_the_admin_log_and_credentials(projects):
@@ -246,7 +256,7 @@ def test_mirrorz_document(projects, statuses, enabled):
         assert mirror["url"] == "/" + mirror["cname"]
         assert mirror["disable"] is False
         assert mirror["desc"] == projects[mirror["cname"]]["description"]
-        assert mirror["upstream"] == (projects[mirror["cname"]]["sync"].get("upstream") or "")
+        assert mirror["upstream"] == exports.public_upstream(projects[mirror["cname"]]["sync"])
         assert len(main_statuses(mirror["status"])) == 1  # one main status, README rule
 
 
@@ -322,7 +332,7 @@ def test_tunasync_project_without_a_record(projects, statuses):
     for key in ("last_update", "last_started", "last_ended", "next_schedule"):
         assert private[key] == ""
         assert private[key + "_ts"] == 0
-    assert private["upstream"] == "rsync://lab-upstream/private/"
+    assert private["upstream"] == "lab-upstream"  # password-protected: the host only
     assert private["size"] == "unknown"
     assert private["is_master"] is True
 
@@ -351,7 +361,7 @@ def test_csv_rows(projects, statuses, enabled):
         assert row["official"] == ("true" if project["official"] else "false")
         assert row["enabled"] == "true"
         assert row["method"] == project["sync"]["method"]
-        assert row["upstream"] == (project["sync"].get("upstream") or "")
+        assert row["upstream"] == exports.public_upstream(project["sync"])
         assert int(row["syncs_per_day"]) == project["sync"]["syncs_per_day"]
         assert row["url"] == f"https://mirror.example.edu/{row['id']}/"
     by_id = {r["id"]: r for r in rows}

@@ -484,9 +484,11 @@ def test_markdown_reference_lists_every_field():
         assert f"| `verify.{f.name}` |" in text
     for f in schema.SCAN_FIELDS:
         assert f"| `scan.{f.name}` |" in text
+    for f in schema.USAGE_FIELDS:
+        assert f"| `usage.{f.name}` |" in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == len(schema.PROJECT_FIELDS) + len(schema.SYNC_FIELDS) + len(schema.VERIFY_FIELDS) \
-        + len(schema.SCAN_FIELDS)
+        + len(schema.SCAN_FIELDS) + len(schema.USAGE_FIELDS)
 
 
 def _cells(row: str) -> list[str]:

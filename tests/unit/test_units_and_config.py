@@ -11,6 +11,7 @@ from ansible_collections.speculum.mirror.plugins.filter.projects import (
     FilterModule,
     project_errors,
     runtime_config,
+    site_units,
     stagger,
     sync_units,
 )
@@ -265,7 +266,7 @@ def test_render_with_nothing_enabled(lab_db):
 def test_filter_module_lists_the_filters():
     filters = FilterModule().filters()
     assert filters == {"project_errors": project_errors, "runtime_config": runtime_config,
-                       "sync_units": sync_units, "stagger": stagger}
+                       "sync_units": sync_units, "stagger": stagger, "site_units": site_units}
 
 
 def test_stagger_filter_plans_like_the_package(lab_db):

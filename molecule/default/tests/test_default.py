@@ -159,17 +159,6 @@ def test_dotfiles_and_staging_never_served(host):
         host.run("rm -rf /srv/mirror/software/.~tmp~")
 
 
-def test_home_page_lists_enabled_projects(host):
-    code, body = http_get(host, "/")
-    page = body.decode()
-    assert code == 200
-    for project in ENABLED:
-        assert f'href="/{project}/"' in page
-    for project in DISABLED:
-        assert f'href="/{project}/"' not in page
-    assert "Managed by Speculum" in page
-
-
 def test_access_log_is_tab_separated(host):
     http_get(host, "/debian/")
     last = host.check_output("tail -n 1 /var/log/nginx/speculum-access.log")

@@ -2,7 +2,7 @@
 
 Each module registers its commands: database (list, show, new, edit, …),
 host (status, sync, log), plan (schedule), probes (scan, test, probefile,
-markers), exchange (export, import).
+markers), exchange (export, import), news (list, send), site (build).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ exit codes:
   1  error (invalid database, unreachable upstream, failed command)
   2  usage error, unknown or ambiguous project id
   3  the command worked, but a project it reports on is failing
-  4  refused: an edit on the mirror host
+  4  refused: an edit on the mirror host, or a news post already sent
 
 See docs/mirrorctl.md for every command with an example session.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import database, exchange, host, plan, probes
+    from . import database, exchange, host, news, plan, probes, site
 
     parser = argparse.ArgumentParser(
         prog="mirrorctl", description="Speculum mirror administration.", epilog=EPILOG,
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=epilog, parents=[shared],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
-    for module in (database, host, plan, probes, exchange):
+    for module in (database, host, plan, probes, exchange, news, site):
         module.register(add)
     p = add("completion", "print a shell completion script", "source <(mirrorctl completion bash)")
     p.add_argument("shell", choices=["bash"])
