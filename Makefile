@@ -54,6 +54,7 @@ bench: image
 	python bench/schedule.py
 	python bench/site.py
 	bench/deploy_scale.py
+	python bench/logstats.py
 
 build: setup
 	ansible-galaxy collection build --force --output-path build/

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-# chromium + chromium-driver: the browser test of the generated site
-SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns chromium chromium-driver)
+# chromium + chromium-driver: the browser test of the generated site;
+# goaccess: the reference the log statistics are checked and benchmarked against
+SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns chromium chromium-driver goaccess)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }

@@ -2,7 +2,8 @@
 
 Each module registers its commands: database (list, show, new, edit, …),
 host (status, sync, log), plan (schedule), probes (scan, test, probefile,
-markers), exchange (export, import), news (list, send), site (build).
+markers), exchange (export, import), news (list, send), site (build),
+stats (ingest, report).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ See docs/mirrorctl.md for every command with an example session.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import database, exchange, host, news, plan, probes, site
+    from . import database, exchange, host, news, plan, probes, site, stats
 
     parser = argparse.ArgumentParser(
         prog="mirrorctl", description="Speculum mirror administration.", epilog=EPILOG,
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=epilog, parents=[shared],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
-    for module in (database, host, plan, probes, exchange, news, site):
+    for module in (database, host, plan, probes, exchange, news, site, stats):
         module.register(add)
     p = add("completion", "print a shell completion script", "source <(mirrorctl completion bash)")
     p.add_argument("shell", choices=["bash"])

@@ -1,0 +1,1 @@
+"""Usage statistics from the mirror's access logs (nginx, rsyncd) in a SQLite store."""
