@@ -128,3 +128,14 @@ def test_cli_ingest_and_report_json(tmp_path, capsys):
     assert main(["stats", "report", "--store", db]) == 0
     assert "debian" in capsys.readouterr().out
     assert main(["stats", "report", "--store", str(tmp_path / "none.sqlite")]) == 1
+
+
+def test_cli_skips_rotated_names_that_do_not_exist_yet(tmp_path, capsys):
+    log = tmp_path / "access.log"
+    log.write_text("".join(speculum_lines(50)))
+    db = str(tmp_path / "s.sqlite")
+    assert main(["stats", "ingest", "--store", db, str(tmp_path / "access.log.1"), str(log)]) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'access.log.1'}: missing" in err and f"{log}: new" in err
+    # nothing to read at all: a wrong path, not a quiet success
+    assert main(["stats", "ingest", "--store", db, str(tmp_path / "nope.log")]) == 1

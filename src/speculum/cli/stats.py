@@ -96,7 +96,8 @@ def cmd_ingest(args) -> int:
         raise common.CliError(f"another `stats ingest` (pid {exc.holder}) is running on {args.store}") from None
     finally:
         store.close()
-    failed = False
+    # A rotated name may not exist yet; none of them existing is a wrong path.
+    failed = all(r.state == "missing" for r in results)
     for r in results:
         if r.state == "unknown format":
             failed = True

@@ -46,7 +46,7 @@ def _gzip_isize(path: Path) -> int:
 @dataclass
 class FileResult:
     path: str
-    state: str = "new"  # new, resumed, restarted, done, empty, unknown format
+    state: str = "new"  # new, resumed, restarted, done, empty, missing, unknown format
     format: str = ""
     lines: int = 0
     malformed: int = 0
@@ -66,6 +66,9 @@ class Ingester:
     def file(self, path: str | os.PathLike) -> FileResult:
         path = Path(path)
         result = FileResult(str(path))
+        if not path.is_file():
+            result.state = "missing"  # e.g. access.log.1 before the first rotation
+            return result
         compressed = _is_gzip(path)
         with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
             head = handle.read(HEAD)
