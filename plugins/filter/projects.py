@@ -75,6 +75,14 @@ def site_units(webroot, header, mirrorctl, user, group, watch, interval):
                             webroot=webroot, watch=list(watch), interval=str(interval))
 
 
+def stats_units(store, header, mirrorctl, user, group, logs, interval, keep_hourly, keep_daily, top_files):
+    """{file name: content} of the log ingester's service and timer."""
+    _need_package()
+    return units.stats_units(header=header, mirrorctl=mirrorctl, user=user, group=group, store=store,
+                             logs=list(logs), interval=str(interval), keep_hourly=int(keep_hourly),
+                             keep_daily=int(keep_daily), top_files=int(top_files))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -83,4 +91,5 @@ class FilterModule:
             "runtime_config": runtime_config,
             "sync_units": sync_units,
             "site_units": site_units,
+            "stats_units": stats_units,
         }

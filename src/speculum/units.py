@@ -162,3 +162,44 @@ Description=Rebuild the Speculum web site when a sync ends or the config changes
 WantedBy=paths.target
 """,
     }
+
+
+STATS_UNIT = "speculum-stats"
+
+
+def stats_units(*, header: str, mirrorctl: str, user: str, group: str, store: str, logs: list[str],
+                interval: str, keep_hourly: int, keep_daily: int, top_files: int) -> dict[str, str]:
+    """The log ingester's service and timer. It reads the web server's logs
+    through the adm group and writes only its store's directory."""
+    store_dir = store.rsplit("/", 1)[0]
+    return {
+        f"{STATS_UNIT}.service": f"""# {header}
+[Unit]
+Description=Speculum usage statistics from the access logs
+
+[Service]
+Type=oneshot
+User={user}
+Group={group}
+SupplementaryGroups=adm
+ExecStart={mirrorctl} stats ingest --store {store} --keep-hourly {keep_hourly} --keep-daily {keep_daily} \
+--top-files {top_files} {' '.join(logs)}
+Nice=15
+IOSchedulingClass=idle
+ReadWritePaths={store_dir}
+RestrictAddressFamilies=AF_UNIX
+{SANDBOX}""",
+        f"{STATS_UNIT}.timer": f"""# {header}
+[Unit]
+Description=Ingest the access logs into the usage statistics
+
+[Timer]
+OnBootSec=2min
+OnCalendar=*:0/{interval}
+AccuracySec=1min
+Unit={STATS_UNIT}.service
+
+[Install]
+WantedBy=timers.target
+""",
+    }

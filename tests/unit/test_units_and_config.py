@@ -13,6 +13,7 @@ from ansible_collections.speculum.mirror.plugins.filter.projects import (
     runtime_config,
     site_units,
     stagger,
+    stats_units,
     sync_units,
 )
 
@@ -266,7 +267,8 @@ def test_render_with_nothing_enabled(lab_db):
 def test_filter_module_lists_the_filters():
     filters = FilterModule().filters()
     assert filters == {"project_errors": project_errors, "runtime_config": runtime_config,
-                       "sync_units": sync_units, "stagger": stagger, "site_units": site_units}
+                       "sync_units": sync_units, "stagger": stagger, "site_units": site_units,
+                       "stats_units": stats_units}
 
 
 def test_stagger_filter_plans_like_the_package(lab_db):
@@ -339,3 +341,15 @@ def test_sync_units_filter_rejects_raw_database(lab_db):
     with pytest.raises(AnsibleFilterError):
         sync_units({"site": config.SITE_DEFAULTS, "projects": lab_db}, HEADER, MIRRORCTL,
                    "mirror", "mirror")
+
+
+def test_stats_units_read_logs_through_adm_and_write_only_the_store():
+    files = stats_units("/var/lib/speculum/stats/stats.sqlite", HEADER, MIRRORCTL, "speculum-stats",
+                        "speculum-stats", ["/var/log/a.log.1", "/var/log/a.log"], 10, 90, 0, 100)
+    service = files["speculum-stats.service"]
+    assert directives(service, "SupplementaryGroups") == ["adm"]
+    assert directives(service, "ReadWritePaths") == ["/var/lib/speculum/stats"]
+    assert directives(service, "ExecStart") == [
+        f"{MIRRORCTL} stats ingest --store /var/lib/speculum/stats/stats.sqlite --keep-hourly 90 "
+        "--keep-daily 0 --top-files 100 /var/log/a.log.1 /var/log/a.log"]
+    assert directives(files["speculum-stats.timer"], "OnCalendar") == ["*:0/10"]
