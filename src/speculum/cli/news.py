@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..site import mail, news, settings
+# mail and news (smtplib, Markdown) load only for this command: every
+# mirrorctl start, each timer-run sync too, builds this parser
+from ..site import settings
 from . import common
 
 
@@ -27,7 +29,7 @@ def register(add) -> None:
     p.add_argument("--site", metavar="FILE",
                    help=f"site settings (default: $SPECULUM_SITE or {settings.DEFAULT_PATH})")
     p.add_argument("--news-dir", metavar="DIR", help="the posts (default: the site's news_dir)")
-    p.add_argument("--state", metavar="FILE", default=mail.DEFAULT_STATE,
+    p.add_argument("--state", metavar="FILE", default=settings.SENT_RECORD,
                    help="the record of sent posts (default: %(default)s)")
     p.add_argument("--to", metavar="ADDR", help="send: to ADDR instead of the list")
     p.add_argument("--force", action="store_true", help="send: even if the post was sent before")
@@ -47,6 +49,8 @@ def cmd_news(args) -> int:
 
 
 def _list(args) -> int:
+    from ..site import mail, news
+
     posts = news.load_posts(_news_dir(args))
     sent = mail.sent_record(args.state) if os.access(args.state, os.R_OK) else {}
     if args.json:
@@ -62,6 +66,8 @@ def _list(args) -> int:
 
 
 def _send(args) -> int:
+    from ..site import mail, news
+
     site = _site(args)
     post = news.find(news.load_posts(_news_dir(args)), args.post)
     if args.dry_run:

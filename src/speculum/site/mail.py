@@ -20,8 +20,9 @@ from pathlib import Path
 
 from ..fsutil import read_json, write_json
 from .news import Post, absolute_links, base_url
+from .settings import SENT_RECORD
 
-DEFAULT_STATE = "/var/lib/speculum/news-sent.json"
+DEFAULT_STATE = SENT_RECORD
 
 
 class MailError(Exception):

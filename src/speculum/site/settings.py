@@ -15,6 +15,8 @@ from typing import Any
 from ..fsutil import read_json
 
 DEFAULT_PATH = "/etc/speculum/site.json"
+# which news posts went to the list (mail.py), on the host
+SENT_RECORD = "/var/lib/speculum/news-sent.json"
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
