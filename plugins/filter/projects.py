@@ -75,12 +75,14 @@ def site_units(webroot, header, mirrorctl, user, group, watch, interval):
                             webroot=webroot, watch=list(watch), interval=str(interval))
 
 
-def stats_units(store, header, mirrorctl, user, group, logs, interval, keep_hourly, keep_daily, top_files):
+def stats_units(store, header, mirrorctl, user, group, logs, interval, keep_hourly, keep_daily, top_files,
+                export, export_days, interface):
     """{file name: content} of the log ingester's service and timer."""
     _need_package()
     return units.stats_units(header=header, mirrorctl=mirrorctl, user=user, group=group, store=store,
                              logs=list(logs), interval=str(interval), keep_hourly=int(keep_hourly),
-                             keep_daily=int(keep_daily), top_files=int(top_files))
+                             keep_daily=int(keep_daily), top_files=int(top_files), export=export,
+                             export_days=int(export_days), interface=interface or "")
 
 
 class FilterModule:

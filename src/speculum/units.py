@@ -168,10 +168,13 @@ STATS_UNIT = "speculum-stats"
 
 
 def stats_units(*, header: str, mirrorctl: str, user: str, group: str, store: str, logs: list[str],
-                interval: str, keep_hourly: int, keep_daily: int, top_files: int) -> dict[str, str]:
+                interval: str, keep_hourly: int, keep_daily: int, top_files: int, export: str,
+                export_days: int, interface: str) -> dict[str, str]:
     """The log ingester's service and timer. It reads the web server's logs
-    through the adm group and writes only its store's directory."""
+    through the adm group and writes only its store's directory; then it
+    exports what the site shows (with vnstat's history of ``interface``)."""
     store_dir = store.rsplit("/", 1)[0]
+    bandwidth = f" --interface {interface}" if interface else ""
     return {
         f"{STATS_UNIT}.service": f"""# {header}
 [Unit]
@@ -184,6 +187,7 @@ Group={group}
 SupplementaryGroups=adm
 ExecStart={mirrorctl} stats ingest --store {store} --keep-hourly {keep_hourly} --keep-daily {keep_daily} \
 --top-files {top_files} {' '.join(logs)}
+ExecStart={mirrorctl} stats export --store {store} --days {export_days}{bandwidth} --out {export}
 Nice=15
 IOSchedulingClass=idle
 ReadWritePaths={store_dir}

@@ -345,11 +345,17 @@ def test_sync_units_filter_rejects_raw_database(lab_db):
 
 def test_stats_units_read_logs_through_adm_and_write_only_the_store():
     files = stats_units("/var/lib/speculum/stats/stats.sqlite", HEADER, MIRRORCTL, "speculum-stats",
-                        "speculum-stats", ["/var/log/a.log.1", "/var/log/a.log"], 10, 90, 0, 100)
+                        "speculum-stats", ["/var/log/a.log.1", "/var/log/a.log"], 10, 90, 0, 100,
+                        "/var/lib/speculum/stats/export.json", 30, "eth0")
     service = files["speculum-stats.service"]
     assert directives(service, "SupplementaryGroups") == ["adm"]
     assert directives(service, "ReadWritePaths") == ["/var/lib/speculum/stats"]
     assert directives(service, "ExecStart") == [
         f"{MIRRORCTL} stats ingest --store /var/lib/speculum/stats/stats.sqlite --keep-hourly 90 "
-        "--keep-daily 0 --top-files 100 /var/log/a.log.1 /var/log/a.log"]
+        "--keep-daily 0 --top-files 100 /var/log/a.log.1 /var/log/a.log",
+        f"{MIRRORCTL} stats export --store /var/lib/speculum/stats/stats.sqlite --days 30 --interface eth0 "
+        "--out /var/lib/speculum/stats/export.json"]
+    no_vnstat = stats_units("/s/stats.sqlite", HEADER, MIRRORCTL, "u", "g", ["/l"], 10, 90, 0, 100, "/s/e.json", 7, "")
+    assert directives(no_vnstat["speculum-stats.service"], "ExecStart")[1] == (
+        f"{MIRRORCTL} stats export --store /s/stats.sqlite --days 7 --out /s/e.json")
     assert directives(files["speculum-stats.timer"], "OnCalendar") == ["*:0/10"]

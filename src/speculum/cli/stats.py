@@ -15,7 +15,8 @@ EXAMPLES = """\
 mirrorctl stats ingest /var/log/nginx/access.log.2.gz /var/log/nginx/access.log.1 /var/log/nginx/access.log
 mirrorctl stats ingest --format rsyncd /var/log/rsyncd.log
 mirrorctl stats report
-mirrorctl stats report --json --since 2026-11-01"""
+mirrorctl stats report --json --since 2026-11-01
+mirrorctl stats export --interface eth0 --out /var/lib/speculum/stats/export.json"""
 
 
 def register(add) -> None:
@@ -57,6 +58,14 @@ def register(add) -> None:
     q.add_argument("--until", metavar="DAY", help="up to this day, included")
     q.add_argument("--json", action="store_true", help="JSON: totals, projects, days (see docs)")
     q.set_defaults(func=cmd_report)
+
+    q = action("export", "write what the public site shows: the last days, projects, bandwidth (JSON)")
+    q.add_argument("--out", metavar="FILE", default="-", help="write here, atomically (default: standard output)")
+    q.add_argument("--days", metavar="N", type=int, default=30, help="days up to today (default: 30)")
+    q.add_argument("--top", metavar="N", type=int, default=10, help="top files per project (default: 10)")
+    q.add_argument("--interface", metavar="IFACE",
+                   help="add vnstat's bandwidth history of this interface (Debian package vnstat)")
+    q.set_defaults(func=cmd_export)
 
 
 def _project_ids(args) -> list[str]:
@@ -126,6 +135,37 @@ def cmd_report(args) -> int:
         rows.append((name, item["requests"], _size(item["bytes"]), s["2xx"], s["3xx"], s["4xx"], s["5xx"],
                      item["ipv6"]))
     print(common.table(rows))
+    return common.OK
+
+
+def cmd_export(args) -> int:
+    from datetime import UTC, datetime
+
+    from ..fsutil import write_json
+    from ..stats import bandwidth
+    from ..stats.export import export
+    from ..stats.store import Store
+
+    if args.days < 1:
+        raise common.CliError(f"stats export: --days must be at least 1, got {args.days}", common.USAGE)
+    now = datetime.now(UTC)
+    history, problem = None, ""
+    if args.interface:
+        try:
+            history = bandwidth.parse_vnstat(bandwidth.read_vnstat(args.interface), args.interface,
+                                             datetime.now().astimezone())
+        except bandwidth.BandwidthError as exc:
+            problem = str(exc)  # the usage statistics are still worth publishing
+            print(f"mirrorctl: stats export: {problem}", file=sys.stderr)
+    store = Store(args.store, create=False)
+    try:
+        data = export(store, now.date(), now, args.days, args.top, history, problem)
+    finally:
+        store.close()
+    if args.out == "-":
+        common.print_json(data)
+    else:
+        write_json(args.out, data)
     return common.OK
 
 

@@ -76,3 +76,13 @@ def _top_files(store: Store, project: str | None, since, until, top: int) -> lis
            + "GROUP BY path ORDER BY 2 DESC, 1 LIMIT ?")
     params = (since or "", until or "9999", *((project,) if project else ()), top)
     return [{"path": p, "requests": r, "bytes": b} for p, r, b in store.db.execute(sql, params)]
+
+
+def daily_projects(store: Store, since: str | None = None, until: str | None = None) -> dict[str, dict]:
+    """{day: {project: {"requests", "bytes"}}} (days with traffic only)."""
+    out: dict[str, dict] = {}
+    for period, project, requests, size, *_rest in _periods(store, "", since, until):
+        acc = out.setdefault(period[:10], {}).setdefault(project, {"requests": 0, "bytes": 0})
+        acc["requests"] += requests
+        acc["bytes"] += size
+    return out
