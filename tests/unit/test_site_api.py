@@ -25,6 +25,9 @@ DOCS = {  # output path -> its schema
     "api/v1/disk.json": "disk",
     "api/v1/news.json": "news",
     "mirrorz.json": "mirrorz",
+    "api/v1/stats/summary.json": "stats-summary",
+    "api/v1/stats/daily.json": "stats-daily",
+    "api/v1/stats/bandwidth.json": "stats-bandwidth",
 }
 SERVED = set(DOCS) | {"api/v1/openapi.json"} | {f"api/v1/schemas/{n}.schema.json" for n in api.SCHEMAS}
 RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")

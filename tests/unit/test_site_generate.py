@@ -130,3 +130,25 @@ def test_mirrorctl_site_build_names_a_bad_setting(host, capsys):
     assert code == 1
     assert "site setting 'contact': must be an e-mail address" in capsys.readouterr().err
     assert not host["www"].exists()  # nothing written
+
+
+def test_the_stats_export_named_in_the_settings_feeds_the_stats_page(host):
+    export = host["root"] / "export.json"
+    site = json.loads((host["root"] / "site.json").read_text())
+    write_json(host["root"] / "site.json", {**site, "stats_file": str(export)})
+    host["run"]()
+    assert "No statistics yet" in (host["www"] / "stats/index.html").read_text()
+    day = {"day": "2026-11-21", "requests": 3, "bytes": 3000, "clients": 1,
+           "projects": {"debian": {"requests": 3, "bytes": 3000}}}
+    status = {"2xx": 3, "3xx": 0, "4xx": 0, "5xx": 0, "other": 0}
+    write_json(export, {"version": 1, "generated": "2026-11-21T12:00:00+00:00",
+                        "window": {"from": "2026-11-21", "to": "2026-11-21", "days": 1},
+                        "first_record": "2026-11-21T10", "last_record": "2026-11-21T11",
+                        "totals": {"requests": 3, "bytes": 3000, "status": status, "ipv4": 3, "ipv6": 0,
+                                   "families": {"apt": {"requests": 3, "bytes": 3000}}, "top_files": []},
+                        "days": [day], "projects": [{"id": "debian", "requests": 3, "bytes": 3000,
+                                                     "status": status, "top_files": []}],
+                        "bandwidth": None, "bandwidth_error": ""})
+    summary = host["run"]()
+    assert "stats/index.html" in summary["written"] and "api/v1/stats/summary.json" in summary["written"]
+    assert json.loads((host["www"] / "api/v1/stats/summary.json").read_text())["totals"]["requests"] == 3

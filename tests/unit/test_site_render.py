@@ -16,7 +16,7 @@ import site_inputs
 from speculum.site import model, render
 
 ENABLED = ["archlinux", "debian", "docs", "private-software", "releases", "software"]
-PAGES = ["index.html", "projects/index.html", "status/index.html", "news/index.html",
+PAGES = ["index.html", "projects/index.html", "status/index.html", "stats/index.html", "news/index.html",
          "mailing-list/index.html", "about/index.html", "404.html"]
 
 

@@ -7,6 +7,8 @@
     api/v1/status.json     tunasync ``/jobs`` records (exports "tunasync")
     api/v1/disk.json       the mirror volume's usage
     api/v1/news.json       the news posts, newest first
+    api/v1/stats/summary.json, daily.json, bandwidth.json
+                           usage statistics and bandwidth (from ``mirrorctl stats export``)
     mirrorz.json           MirrorZ v1.7 (exports "mirrorz")
     api/v1/openapi.json, api/v1/schemas/*.schema.json   copies of the files in api/
 
@@ -28,9 +30,10 @@ from typing import Any
 
 from .. import exports
 from ..status import human_size
+from . import stats as stats_mod
 from . import usage
 
-SCHEMAS = ("projects", "status", "disk", "news", "mirrorz")
+SCHEMAS = ("projects", "status", "disk", "news", "mirrorz", "stats-summary", "stats-daily", "stats-bandwidth")
 VERSION = 1
 
 # project fields published as they are (None when unset)
@@ -39,7 +42,7 @@ _PLAIN_FIELDS = ("name", "category", "description", "homepage", "icon", "alterna
 
 
 def render_api(config: dict, site: dict, statuses: dict, posts: list, disk: dict | None,
-               now: datetime) -> dict[str, bytes]:
+               now: datetime, stats: dict | None = None) -> dict[str, bytes]:
     projects = config["projects"]  # exports publish protected upstreams as their host only
     disk = disk or {}
     return {
@@ -50,6 +53,7 @@ def render_api(config: dict, site: dict, statuses: dict, posts: list, disk: dict
         "api/v1/news.json": _dump(_news_doc(posts, site, now)),
         "mirrorz.json": exports.export(projects, "mirrorz", site=_mirrorz_site(site, disk),
                                        statuses=statuses).encode(),
+        **{path: _dump(doc) for path, doc in stats_mod.api_docs(stats, rfc3339(now.timestamp())).items()},
         **static_files(),
     }
 

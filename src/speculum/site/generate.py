@@ -14,6 +14,7 @@ from typing import Any
 from .. import config as config_mod
 from .. import status as status_mod
 from . import api, feed, model, news, publish, render, settings
+from . import stats as stats_mod
 
 # A sync that finishes while the site is being built is picked up by building
 # again (the path unit cannot start a service that is still running).
@@ -21,12 +22,12 @@ MAX_ROUNDS = 3
 
 
 def build(config: dict, site: dict, statuses: dict, posts: list, disk: dict,
-          now: datetime) -> dict[str, bytes]:
+          now: datetime, stats: dict | None = None) -> dict[str, bytes]:
     """Every file of the site: {path relative to the web root: bytes}."""
     files: dict[str, bytes] = {}
-    parts = (render.render_pages(config, site, statuses, posts, disk, now),
+    parts = (render.render_pages(config, site, statuses, posts, disk, now, stats),
              {"news/atom.xml": feed.render_feed(posts, site, now)},
-             api.render_api(config, site, statuses, posts, disk, now))
+             api.render_api(config, site, statuses, posts, disk, now, stats))
     for part in parts:
         clash = sorted(set(files) & set(part))
         if clash:
@@ -40,7 +41,8 @@ def collect(config: dict, site: dict, now: datetime) -> dict[str, Any]:
     return {"config": config, "site": site, "now": now,
             "statuses": load_statuses(config, now),
             "posts": news.load_posts(site["news_dir"]),
-            "disk": disk_usage(config["site"]["mirror_root"], now)}
+            "disk": disk_usage(config["site"]["mirror_root"], now),
+            "stats": stats_mod.load(site["stats_file"])}
 
 
 def load_statuses(config: dict, now: datetime) -> dict[str, dict]:
@@ -71,7 +73,7 @@ def run(*, config_path: str | None = None, site_path: str | None = None, out: st
     config = config_mod.load(config_path)
     site = settings.load(site_path)
     webroot = out or site["webroot"]
-    watched = [Path(config["site"]["state_dir"]) / "status", Path(site["news_dir"])]
+    watched = [Path(config["site"]["state_dir"]) / "status", Path(site["news_dir"]), Path(site["stats_file"])]
     summary: dict[str, Any] = {"webroot": webroot, "written": [], "removed": [], "rounds": 0}
     started = time.monotonic()
     for _ in range(MAX_ROUNDS):

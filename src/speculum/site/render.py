@@ -13,24 +13,27 @@ from typing import Any
 
 import jinja2
 
-from . import model
+from . import charts, model
+from . import stats as stats_mod
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("site.css", "site.js")
 
 # (URL, label, key) of the main navigation
 NAV = (("/", "Home", "home"), ("/projects/", "Projects", "projects"), ("/status/", "Status", "status"),
-       ("/news/", "News", "news"), ("/mailing-list/", "Mailing list", "mailing-list"),
-       ("/about/", "About", "about"))
+       ("/stats/", "Statistics", "stats"), ("/news/", "News", "news"),
+       ("/mailing-list/", "Mailing list", "mailing-list"), ("/about/", "About", "about"))
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["human_bytes"] = charts.human_bytes
+    return env
 
 
 def render_pages(config: dict, site: dict, statuses: dict, posts: list, disk: dict,
-                 now: datetime) -> dict[str, bytes]:
+                 now: datetime, stats: dict | None = None) -> dict[str, bytes]:
     """{path relative to the web root: bytes} of every page and static file."""
     view = model.build(config, site, statuses, posts, disk, now)
     env = environment()
@@ -43,6 +46,8 @@ def render_pages(config: dict, site: dict, statuses: dict, posts: list, disk: di
         "index.html": page("index.html.j2", "home"),
         "projects/index.html": page("projects.html.j2", "projects", (("/projects/", "Projects"),)),
         "status/index.html": page("status.html.j2", "status", (("/status/", "Status"),)),
+        "stats/index.html": page("stats.html.j2", "stats", (("/stats/", "Statistics"),),
+                                 st=stats_mod.view(stats, {p["id"]: p["name"] for p in view["projects"]})),
         "news/index.html": page("news.html.j2", "news", (("/news/", "News"),)),
         "mailing-list/index.html": page("mailing-list.html.j2", "mailing-list",
                                         (("/mailing-list/", "Mailing list"),)),
@@ -57,4 +62,5 @@ def render_pages(config: dict, site: dict, statuses: dict, posts: list, disk: di
             "post.html.j2", "news", (("/news/", "News"), (post["path"], post["title"])), post=post)
     for name in STATIC_FILES:
         files[f"static/{name}"] = (HERE / "static" / name).read_bytes()
+    files["static/site.css"] += b"\n/* charts (speculum.site.charts) */\n" + charts.CSS.encode()
     return files

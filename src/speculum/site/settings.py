@@ -51,6 +51,7 @@ FIELDS: dict[str, Any] = {
     "mailing_list": _MAILING_LIST_FIELDS,
     "webroot": "/var/www/speculum",
     "news_dir": "/etc/speculum/news",
+    "stats_file": "/var/lib/speculum/stats/export.json",  # `mirrorctl stats export`; absent = no stats yet
 }
 
 
@@ -97,7 +98,7 @@ def validate(raw: Any) -> dict[str, Any]:
         return node
 
     for name in ("name", "description", "operator", "country", "abbr", "about", "webroot",
-                 "news_dir"):
+                 "news_dir", "stats_file"):
         if not isinstance(out[name], str):
             bad(name, "must be text")
     if not isinstance(out["name"], str) or not out["name"].strip():
@@ -115,7 +116,7 @@ def validate(raw: Any) -> dict[str, Any]:
                 + ("" if required else " (or empty)"))
         elif value and not value.endswith("/"):
             out[name] = value + "/"
-    for name in ("webroot", "news_dir"):
+    for name in ("webroot", "news_dir", "stats_file"):
         if isinstance(out[name], str) and not out[name].startswith("/"):
             bad(name, "must be an absolute path")
     if isinstance(out["country"], str) and out["country"] and not re.fullmatch(r"[A-Za-z]{2}", out["country"]):
