@@ -250,12 +250,23 @@ SITE_VALUES = dict(
     nginx_webroot="/var/www/speculum", nginx_mirror_root="/srv/mirror",
     nginx_access_log="/var/log/nginx/speculum-access.log", nginx_acme_webroot="/var/www/acme",
     nginx_autoindex_xslt="/etc/nginx/speculum/autoindex.xslt", __nginx_projects=PROJECTS,
+    nginx_config_dir="/etc/nginx/speculum",
 )
+INCLUDE_LOCATIONS = "    include /etc/nginx/speculum/locations.conf;\n"
+
+
+def with_locations(server: str) -> str:
+    """A server block with its `include` of the shared locations expanded, as nginx reads it."""
+    assert server.count(INCLUDE_LOCATIONS) == 1
+    locations = render("speculum-locations.conf.j2", **SITE_VALUES)
+    assert locations.startswith(f"# {MANAGED}\n")
+    indented = "".join("    " + line if line.strip() else line for line in locations.splitlines(True))
+    return server.replace(INCLUDE_LOCATIONS, indented)
 
 
 @pytest.fixture(scope="module")
 def site_conf() -> str:
-    return render("speculum-site.conf.j2", **SITE_VALUES)
+    return with_locations(render("speculum-site.conf.j2", **SITE_VALUES))
 
 
 def block(conf: str, opening: str) -> str:
@@ -323,3 +334,50 @@ def test_site_conf_json_api_and_mirrorz_with_cors(site_conf):
 def test_site_conf_feed_and_static(site_conf):
     assert "default_type application/atom+xml;" in block(site_conf, "location = /news/atom.xml")
     assert "expires" in block(site_conf, "location /static/")
+
+
+# --------------------------------------------------------------------------
+# HTTPS (tasks_from: tls) and the page redirects
+
+TLS_VALUES = dict(SITE_VALUES, nginx_tls_port=443, nginx_tls_certificate="/etc/letsencrypt/live/m/fullchain.pem",
+                  nginx_tls_certificate_key="/etc/letsencrypt/live/m/privkey.pem",
+                  nginx_tls_trusted_certificate="/etc/letsencrypt/live/m/chain.pem",
+                  nginx_tls_ocsp_stapling=True, nginx_tls_hsts_max_age=0)
+
+
+def tls_conf(**changes) -> str:
+    return with_locations(render("speculum-tls.conf.j2", **{**TLS_VALUES, **changes}))
+
+
+def test_tls_server_serves_the_same_locations_with_modern_tls():
+    conf = tls_conf()
+    assert conf.count("{") == conf.count("}") and "{{" not in conf
+    assert "listen 443 ssl http2 default_server;" in conf and "listen [::]:443 ssl http2" in conf
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf
+    ciphers = re.search(r"ssl_ciphers ([^;]+);", conf).group(1).split(":")
+    assert ciphers and all(c.startswith("ECDHE-") and ("GCM" in c or "CHACHA20" in c) for c in ciphers)
+    assert "ssl_session_tickets off;" in conf
+    assert "ssl_stapling on;" in conf and "ssl_trusted_certificate /etc/letsencrypt/live/m/chain.pem;" in conf
+    assert "Strict-Transport-Security" not in conf
+    # the same locations as plain HTTP: project trees, API, ACME
+    assert block(conf, "location /debian/") and block(conf, "location /api/")
+
+
+def test_tls_hsts_and_stapling_are_settings():
+    assert 'add_header Strict-Transport-Security "max-age=600" always;' in tls_conf(nginx_tls_hsts_max_age=600)
+    assert "ssl_stapling" not in tls_conf(nginx_tls_trusted_certificate="")  # a self-signed certificate
+    assert "ssl_stapling" not in tls_conf(nginx_tls_ocsp_stapling=False)
+
+
+@pytest.mark.parametrize(("public", "port", "target"), [
+    ("https://127.0.0.1:8443/", 443, "https://127.0.0.1:8443$request_uri"),
+    ("", 443, "https://$host$request_uri"),
+    ("", 8443, "https://$host:8443$request_uri"),
+])
+def test_page_redirects_cover_the_pages_only(public, port, target):
+    conf = render("http-redirect.conf.j2", ansible_managed=MANAGED, nginx_tls_public_url=public,
+                  nginx_tls_port=port, __nginx_page_dirs=["projects", "status", "stats"])
+    assert f"return 301 {target};" in block(conf, "location = /")
+    for page in ("projects", "status", "stats"):
+        assert f"return 301 {target};" in block(conf, f"location ^~ /{page}/")
+    assert "/api/" not in conf and "/debian/" not in conf

@@ -95,7 +95,9 @@ def test_xslt_module_and_stylesheet_installed_and_config_valid(host):
     result = host.run("nginx -t")
     assert result.rc == 0, result.stderr
     site = host.file("/etc/nginx/sites-available/speculum.conf").content_string
-    assert "autoindex_format xml;" in site and "autoindex_format html" not in site
+    assert "include /etc/nginx/speculum/locations.conf;" in site  # shared with the HTTPS server
+    locations = host.file("/etc/nginx/speculum/locations.conf").content_string
+    assert "autoindex_format xml;" in locations and "autoindex_format html" not in locations
 
 
 def test_project_root_index_page(host):

@@ -29,10 +29,11 @@ are reserved project ids: ``RESERVED_PATHS``)::
     projects/index.html            project list by category
     projects/<id>/index.html       one project, with usage instructions
     status/index.html              every project's sync state + disk usage
+    stats/index.html               usage statistics and bandwidth (charts)
     news/index.html, news/<slug>/index.html, news/atom.xml
     mailing-list/index.html, about/index.html, 404.html
     static/site.css, static/site.js
-    api/v1/{projects,status,disk,news}.json, api/v1/openapi.json,
+    api/v1/{projects,status,disk,news}.json, api/v1/stats/*.json, api/v1/openapi.json,
     api/v1/schemas/*.schema.json, mirrorz.json
 
 Standard library plus Jinja2 and Python-Markdown (Debian's python3-jinja2 and
@@ -46,3 +47,7 @@ RESERVED_PATHS = frozenset({
     "index.html", "projects", "status", "news", "mailing-list", "about", "static", "api",
     "stats", "mirrorz.json", "404.html", "robots.txt", "favicon.ico", "well-known",
 })
+
+# Directories of the HTML pages (besides the home page): what "redirect the
+# site's pages to HTTPS" covers, while project trees and the API stay plain.
+PAGE_DIRS = ("projects", "status", "stats", "news", "mailing-list", "about")
