@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The local Speculum lab: two podman containers booting systemd on the
+# The local Speculum lab: three podman containers booting systemd on the
 # network speculum-lab.
 #
 #   speculum-lab-upstream  fixture rsync upstream (alias lab-upstream,
 #                          hostname upstream.lab), set up by lab/upstream.yml
+#   speculum-lab-acme      local ACME server (Debian's pebble, alias
+#                          lab-acme), set up by lab/acme.yml
 #   speculum-lab           the mirror host, set up by site.yml and synced
 #                          once by playbooks/sync.yml; published on
 #                          http://127.0.0.1:8080/ and https://127.0.0.1:8443/
@@ -19,9 +21,11 @@ export ANSIBLE_CONFIG="${ANSIBLE_CONFIG:-$PWD/ansible.cfg}"
 IMAGE=localhost/speculum/debian12:latest
 NETWORK=speculum-lab
 UPSTREAM=speculum-lab-upstream
+ACME=speculum-lab-acme
 MIRROR=speculum-lab
 BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-60}
 URL=http://127.0.0.1:8080/
+HTTPS_URL=https://127.0.0.1:8443/  # certificate from the lab's pebble: not trusted by browsers
 
 say() { printf '==> lab: %s\n' "$*" >&2; }
 die() { printf 'lab.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -110,20 +114,23 @@ cmd_up() {
   lab/image.sh
   ensure_network
   ensure_container "$UPSTREAM" --hostname upstream.lab --network-alias lab-upstream
+  ensure_container "$ACME" --hostname acme.lab --network-alias lab-acme
   ensure_container "$MIRROR" --hostname speculum-lab \
     --publish 127.0.0.1:8080:80 --publish 127.0.0.1:8443:443
   wait_for_boot "$UPSTREAM"
+  wait_for_boot "$ACME"
   wait_for_boot "$MIRROR"
   run_playbook lab/upstream.yml
+  run_playbook lab/acme.yml
   run_playbook site.yml
   run_playbook playbooks/sync.yml
-  printf '\nSpeculum lab mirror: %s\n\n' "$URL"
+  printf '\nSpeculum lab mirror: %s (and %s)\n\n' "$URL" "$HTTPS_URL"
   mirror_status || say "warning: mirrorctl status exited with status $?"
 }
 
 cmd_down() {
   local name
-  for name in "$MIRROR" "$UPSTREAM"; do
+  for name in "$MIRROR" "$ACME" "$UPSTREAM"; do
     if [ -n "$(container_state "$name")" ]; then
       say "removing container $name"
       podman rm --force --time 10 "$name" >/dev/null
@@ -137,7 +144,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  podman ps --all --filter "name=^($MIRROR|$UPSTREAM)\$" \
+  podman ps --all --filter "name=^($MIRROR|$ACME|$UPSTREAM)\$" \
     --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
   if [ "$(container_state "$MIRROR")" = running ]; then
     printf '\nSpeculum lab mirror: %s\n\n' "$URL"

@@ -95,7 +95,8 @@ def test_disabled_projects_have_no_page(host, pid):
 
 def test_debian_page_shows_the_apt_line_with_this_host(host):
     text = get(host, "/projects/debian/")[2].decode()
-    assert "deb http://speculum-molecule-mirror/debian/ bookworm main" in text
+    # the scenario serves HTTPS (speculum_site_https_url): the instructions use it
+    assert "deb https://speculum-molecule-mirror/debian/ bookworm main" in text
 
 
 def test_status_json_is_tunasync_shaped_and_reflects_the_syncs(host):
