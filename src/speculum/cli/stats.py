@@ -153,7 +153,7 @@ def cmd_export(args) -> int:
     if args.interface:
         try:
             history = bandwidth.parse_vnstat(bandwidth.read_vnstat(args.interface), args.interface,
-                                             datetime.now().astimezone())
+                                             now.astimezone())  # vnstat writes host local time
         except bandwidth.BandwidthError as exc:
             problem = str(exc)  # the usage statistics are still worth publishing
             print(f"mirrorctl: stats export: {problem}", file=sys.stderr)

@@ -53,7 +53,8 @@ def render_api(config: dict, site: dict, statuses: dict, posts: list, disk: dict
         "api/v1/news.json": _dump(_news_doc(posts, site, now)),
         "mirrorz.json": exports.export(projects, "mirrorz", site=_mirrorz_site(site, disk),
                                        statuses=statuses).encode(),
-        **{path: _dump(doc) for path, doc in stats_mod.api_docs(stats, rfc3339(now.timestamp())).items()},
+        **{path: _dump(doc) for path, doc in stats_mod.api_docs(stats, rfc3339(now.timestamp()),
+                                                                _exported(stats)).items()},
         **static_files(),
     }
 
@@ -72,6 +73,11 @@ def rfc3339(ts: float | None) -> str | None:
     if not ts:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _exported(stats: dict | None) -> str | None:
+    """When the statistics export was written (its own ISO 8601 stamp), in RFC 3339."""
+    return rfc3339(datetime.fromisoformat(stats["generated"]).timestamp()) if stats else None
 
 
 def _dump(doc: Any) -> bytes:

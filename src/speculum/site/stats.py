@@ -9,7 +9,6 @@ are empty but valid.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import Any
 
 from ..fsutil import read_json
@@ -37,10 +36,10 @@ def load(path: str) -> dict | None:
 
 # --- API ------------------------------------------------------------------------------------
 
-def api_docs(stats: dict | None, generated: str) -> dict[str, Any]:
-    """{path: document} of api/v1/stats/ (summary, daily, bandwidth)."""
+def api_docs(stats: dict | None, generated: str, exported: str | None) -> dict[str, Any]:
+    """{path: document} of api/v1/stats/ (summary, daily, bandwidth); times in RFC 3339."""
     s = stats or {}
-    head = {"version": 1, "generated": generated, "exported": _rfc3339(s.get("generated"))}
+    head = {"version": 1, "generated": generated, "exported": exported}
     totals = s.get("totals")
     bandwidth = s.get("bandwidth") or {}
     return {
@@ -57,12 +56,6 @@ def api_docs(stats: dict | None, generated: str) -> dict[str, Any]:
             **{kind: bandwidth.get(kind, []) for kind, _label in BANDWIDTH},
         },
     }
-
-
-def _rfc3339(value: str | None) -> str | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- page ------------------------------------------------------------------------------------
