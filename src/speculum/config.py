@@ -22,6 +22,8 @@ SITE_DEFAULTS: dict[str, Any] = {
     "state_dir": "/var/lib/speculum",
     "log_dir": "/var/log/speculum",
     "secrets_dir": "/etc/speculum/secrets",
+    # Prometheus textfile metrics of the runs and checks ("" for none)
+    "metrics_dir": "/var/lib/speculum/metrics",
     "rsync": "/usr/bin/rsync",
     "rsync_options": list(DEFAULT_OPTIONS),
     "default_timeout": "6h",

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from . import rsync, status, timetable
+from . import metrics, rsync, status, timetable
 from .lock import Busy, ProjectLock, try_slot
 from .markers import marker_time
 from .process import stop_group
@@ -144,9 +144,29 @@ def _locked_run(run: Run) -> int:
     }]
     record["history"] = history[-int(run.site["history_keep"]):]
     status.save(status_dir, record)
+    problem = metrics.write(run.site.get("metrics_dir"), f"sync-{run.pid}.prom",
+                            _samples(record, result))
+    if problem:
+        print(f"{run.pid}: {problem}", file=run.log)
     print(f"{run.pid}: {record['status']} ({result.message}) in {record['duration']:.0f}s",
           file=run.log)
     return result.exit_code
+
+
+def _samples(record: dict, result: Result) -> list[metrics.Sample]:
+    labels = {"project": record["name"]}
+    out = [("speculum_sync_last_run_timestamp_seconds", labels, record["last_ended_ts"]),
+           ("speculum_sync_duration_seconds", labels, record["duration"]),
+           ("speculum_sync_exit_code", labels, record["exit_code"])]
+    if record["last_update_ts"]:
+        out.append(("speculum_sync_last_success_timestamp_seconds", labels, record["last_update_ts"]))
+    if record["size_bytes"] is not None:
+        out.append(("speculum_sync_size_bytes", labels, record["size_bytes"]))
+    if result.ok and "transferred_size" in result.stats:
+        out.append(("speculum_sync_transferred_bytes", labels, result.stats["transferred_size"]))
+    if record.get("marker_ts"):
+        out.append(("speculum_marker_timestamp_seconds", labels, record["marker_ts"]))
+    return out
 
 
 def _take_slots(run: Run, log, held: list[int]) -> Result | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .fsutil import read_json, write_json
+from .lock import is_held
 
 # tunasync status words
 NONE, PRE_SYNCING, SYNCING = "none", "pre-syncing", "syncing"
@@ -47,6 +48,17 @@ def load(status_dir: str | os.PathLike, project: dict) -> dict[str, Any]:
     except (FileNotFoundError, ValueError):
         pass
     record["upstream"] = project["sync"].get("upstream") or ""
+    return record
+
+
+def current(status_dir: str | os.PathLike, lock_dir: str | os.PathLike, project: dict) -> dict[str, Any]:
+    """The record as it stands: a static project shows "static", and a run
+    that died without recording its end (its lock is free) shows as failed."""
+    record = load(status_dir, project)
+    if project["sync"]["method"] == "static":
+        record["status"] = "static"  # never synced: files are placed by other means
+    if record["status"] in (SYNCING, PRE_SYNCING) and not is_held(lock_dir, project["id"]):
+        record.update(status=FAILED, error_msg="the last run ended without recording a result (killed?)")
     return record
 
 

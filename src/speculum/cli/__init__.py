@@ -3,7 +3,7 @@
 Each module registers its commands: database (list, show, new, edit, …),
 host (status, sync, log), plan (schedule), probes (scan, test, probefile,
 markers), exchange (export, import), news (list, send), site (build),
-stats (ingest, report).
+stats (ingest, report), monitor (check, watch, notify-test).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ See docs/mirrorctl.md for every command with an example session.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import database, exchange, host, news, plan, probes, site, stats
+    from . import database, exchange, host, monitor, news, plan, probes, site, stats
 
     parser = argparse.ArgumentParser(
         prog="mirrorctl", description="Speculum mirror administration.", epilog=EPILOG,
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=epilog, parents=[shared],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
-    for module in (database, host, plan, probes, exchange, news, site, stats):
+    for module in (database, host, monitor, plan, probes, exchange, news, site, stats):
         module.register(add)
     p = add("completion", "print a shell completion script", "source <(mirrorctl completion bash)")
     p.add_argument("shell", choices=["bash"])

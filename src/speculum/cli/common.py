@@ -122,7 +122,7 @@ def site_url(args, src: Source) -> str:
 # --- output --------------------------------------------------------------------
 
 COLOURS = {"success": "32", "failed": "31", "syncing": "33", "pre-syncing": "33", "none": "2",
-           "ok": "32", "missing": "31", "error": "31"}
+           "ok": "32", "missing": "31", "error": "31", "fail": "31", "warn": "33", "unknown": "2"}
 
 
 def colour(text: str, key: str | None = None, stream=None) -> str:

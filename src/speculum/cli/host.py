@@ -13,11 +13,12 @@ from pathlib import Path
 from .. import config, runner, status
 from ..durations import format_duration
 from ..ids import resolve
-from ..lock import is_held
+from ..monitor import run as monitor_run
 from . import common
 
 UNIT_DIR = Path("/etc/systemd/system")
-COLUMNS = ("project", "status", "last success", "last result", "next run", "duration", "size", "lag")
+COLUMNS = ("project", "status", "last success", "last result", "next run", "duration", "size", "lag",
+           "health")
 
 
 def register(add) -> None:
@@ -80,19 +81,9 @@ def _owner(path: Path) -> tuple[str, str]:
 
 
 def records(site: dict, projects: dict, wanted: list[str]) -> list[dict]:
-    """Status records, with a run that died without recording its end shown as failed."""
     status_dir = Path(site["state_dir"]) / "status"
     lock_dir = Path(site["state_dir"]) / "locks"
-    out = []
-    for pid in wanted:
-        record = status.load(status_dir, projects[pid])
-        if projects[pid]["sync"]["method"] == "static":
-            record["status"] = "static"  # never synced: files are placed by other means
-        if record["status"] in (status.SYNCING, status.PRE_SYNCING) and not is_held(lock_dir, pid):
-            record.update(status=status.FAILED,
-                          error_msg="the last run ended without recording a result (killed?)")
-        out.append(record)
-    return out
+    return [status.current(status_dir, lock_dir, projects[pid]) for pid in wanted]
 
 
 def cmd_status(args) -> int:
@@ -100,11 +91,18 @@ def cmd_status(args) -> int:
     wanted = [resolve(projects, p) for p in args.projects] or \
         sorted(p for p, rec in projects.items() if rec["enabled"])
     found = records(site, projects, wanted)
+    health = monitor_run.health(monitor_run.load_results(site["state_dir"]))
+    for record in found:
+        record["health"] = health.get(record["name"])
     if args.json:
         common.print_json(found)
     else:
         now = time.time()
         print(common.table([COLUMNS] + [_row(r, now) for r in found], colour_column=1))
+        hosts = [f"{name} {h['state']}" + (f" ({h['message']})" if h["state"] != "ok" else "")
+                 for name, h in sorted(health.items()) if name.startswith("host/")]
+        if hosts:
+            print("host: " + ", ".join(hosts))
     return common.OK if all(r["status"] != status.FAILED for r in found) else common.FAILING
 
 
@@ -116,7 +114,14 @@ def _row(record: dict, now: float) -> tuple[str, ...]:
         _at(record["next_schedule_ts"]),
         "" if record["duration"] is None else format_duration(record["duration"]),
         record["size"], format_duration(now - fresh) if fresh else "",
+        _health(record.get("health")),
     )
+
+
+def _health(found: dict | None) -> str:
+    if not found:
+        return ""
+    return found["state"] if found["state"] == "ok" else f"{found['state']}: {found['message']}"
 
 
 def _ago(ts: int, now: float) -> str:
