@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The local Speculum lab: three podman containers booting systemd on the
+# The local Speculum lab: four podman containers booting systemd on the
 # network speculum-lab.
 #
 #   speculum-lab-upstream  fixture rsync upstream (alias lab-upstream,
 #                          hostname upstream.lab), set up by lab/upstream.yml
+#   speculum-lab-upstream  is also the mirror's outside watchdog
+#                          (playbooks/watchdog.yml)
 #   speculum-lab-acme      local ACME server (Debian's pebble, alias
 #                          lab-acme), set up by lab/acme.yml
+#   speculum-lab-sink      stands in for discord.com: records the alerts
+#                          (lab/discord_sink.yml); read them with
+#                          curl -k https://127.0.0.1:8444/messages
 #   speculum-lab           the mirror host, set up by site.yml and synced
 #                          once by playbooks/sync.yml; published on
 #                          http://127.0.0.1:8080/ and https://127.0.0.1:8443/
@@ -22,6 +27,7 @@ IMAGE=localhost/speculum/debian12:latest
 NETWORK=speculum-lab
 UPSTREAM=speculum-lab-upstream
 ACME=speculum-lab-acme
+SINK=speculum-lab-sink
 MIRROR=speculum-lab
 BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-60}
 URL=http://127.0.0.1:8080/
@@ -53,7 +59,13 @@ ensure_container() {
   shift
   case "$(container_state "$name")" in
     running)
-      say "container $name is running (reused)"
+      if podman exec "$name" true 2>/dev/null; then
+        say "container $name is running (reused)"
+      else  # podman says running, runc has lost it: start afresh
+        say "container $name does not answer; recreating it"
+        podman rm --force --time 5 "$name" >/dev/null
+        ensure_container "$name" "$@"
+      fi
       ;;
     "")
       say "creating container $name"
@@ -115,22 +127,26 @@ cmd_up() {
   ensure_network
   ensure_container "$UPSTREAM" --hostname upstream.lab --network-alias lab-upstream
   ensure_container "$ACME" --hostname acme.lab --network-alias lab-acme
+  ensure_container "$SINK" --hostname sink.lab --network-alias discord.com --publish 127.0.0.1:8444:443
   ensure_container "$MIRROR" --hostname speculum-lab \
     --publish 127.0.0.1:8080:80 --publish 127.0.0.1:8443:443
   wait_for_boot "$UPSTREAM"
   wait_for_boot "$ACME"
+  wait_for_boot "$SINK"
   wait_for_boot "$MIRROR"
   run_playbook lab/upstream.yml
   run_playbook lab/acme.yml
+  run_playbook lab/discord_sink.yml
   run_playbook site.yml
   run_playbook playbooks/sync.yml
+  run_playbook playbooks/watchdog.yml
   printf '\nSpeculum lab mirror: %s (and %s)\n\n' "$URL" "$HTTPS_URL"
   mirror_status || say "warning: mirrorctl status exited with status $?"
 }
 
 cmd_down() {
   local name
-  for name in "$MIRROR" "$ACME" "$UPSTREAM"; do
+  for name in "$MIRROR" "$SINK" "$ACME" "$UPSTREAM"; do
     if [ -n "$(container_state "$name")" ]; then
       say "removing container $name"
       podman rm --force --time 10 "$name" >/dev/null
@@ -144,7 +160,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  podman ps --all --filter "name=^($MIRROR|$ACME|$UPSTREAM)\$" \
+  podman ps --all --filter "name=^($MIRROR|$SINK|$ACME|$UPSTREAM)\$" \
     --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
   if [ "$(container_state "$MIRROR")" = running ]; then
     printf '\nSpeculum lab mirror: %s\n\n' "$URL"

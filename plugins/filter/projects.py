@@ -85,6 +85,25 @@ def stats_units(store, header, mirrorctl, user, group, logs, interval, keep_hour
                              export_days=int(export_days), interface=interface or "")
 
 
+def monitor_units(state_dir, header, mirrorctl, user, group, metrics_dir, secrets_dir, notify_urls, settings_file,
+                  interval):
+    """{file name: content} of the health checks' service and timer."""
+    _need_package()
+    return units.monitor_units(header=header, mirrorctl=mirrorctl, user=user, group=group,
+                               state_dir=state_dir, metrics_dir=metrics_dir, secrets_dir=secrets_dir,
+                               notify_urls=notify_urls, settings=settings_file, interval=int(interval))
+
+
+def watch_units(urls, header, mirrorctl, user, group, settings_file, notify_urls, interval):
+    """{file name: content} of the outside watchdog's service and timer."""
+    _need_package()
+    try:
+        return units.watch_units(header=header, mirrorctl=mirrorctl, user=user, group=group, urls=list(urls),
+                                 settings=settings_file, notify_urls=notify_urls, interval=int(interval))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -94,4 +113,6 @@ class FilterModule:
             "sync_units": sync_units,
             "site_units": site_units,
             "stats_units": stats_units,
+            "monitor_units": monitor_units,
+            "watch_units": watch_units,
         }

@@ -1,4 +1,5 @@
-"""Filters of the site and HTTPS settings: thin adapters over speculum.site and speculum.tls."""
+"""Filters of the site, HTTPS and monitoring settings: thin adapters over
+speculum.site, speculum.tls and speculum.monitor.settings."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from speculum import tls
+    from speculum.monitor import settings as monitor_settings
     from speculum.site import PAGE_DIRS, settings
 except ImportError as exc:  # pragma: no cover - depends on the controller's venv
     _IMPORT_ERROR = exc
@@ -41,6 +43,22 @@ def tls_errors(values):
     return tls.settings_errors(dict(values))
 
 
+def monitor_errors(raw, notify_secrets=None, secrets=None):
+    """Every problem of the monitor settings and of its notification secrets."""
+    _need_package()
+    out = monitor_settings.errors(raw)
+    names = notify_secrets if notify_secrets is not None else []
+    if not isinstance(names, list):
+        return out + ["speculum_monitor_notify_secrets: must be a list of speculum_secrets names"]
+    for name in names:
+        if name not in (secrets or {}):
+            out.append(f"speculum_monitor_notify_secrets: '{name}' is not a key of speculum_secrets (the vault)")
+        elif "://" not in str(secrets[name]):
+            out.append(f"speculum_secrets['{name}']: not an apprise URL (e.g. discord://WEBHOOK_ID/TOKEN)")
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"site_errors": site_errors, "site_page_dirs": site_page_dirs, "tls_errors": tls_errors}
+        return {"site_errors": site_errors, "site_page_dirs": site_page_dirs, "tls_errors": tls_errors,
+                "monitor_errors": monitor_errors}

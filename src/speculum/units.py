@@ -64,6 +64,8 @@ def _service(project: dict, site: dict, *, header: str, mirrorctl: str, user: st
     tree = f"{site['mirror_root']}/{pid}"
     writable = [tree, f"{site['state_dir']}/status", f"{site['state_dir']}/locks",
                 f"{site['state_dir']}/slots", f"{site['log_dir']}/{pid}"]
+    if site.get("metrics_dir"):
+        writable.append(f"-{site['metrics_dir']}")  # "-": a missing directory is no error
     credential = ""
     if project["sync"].get("password_secret"):
         # LoadCredential= would be neater but fails for User= units inside
@@ -202,6 +204,105 @@ OnBootSec=2min
 OnCalendar=*:0/{interval}
 AccuracySec=1min
 Unit={STATS_UNIT}.service
+
+[Install]
+WantedBy=timers.target
+""",
+    }
+
+
+CHECK_UNIT = "speculum-check"
+
+
+def monitor_units(*, header: str, mirrorctl: str, user: str, group: str, state_dir: str, metrics_dir: str,
+                  secrets_dir: str, notify_urls: str, settings: str, interval: int) -> dict[str, str]:
+    """The checks' service and timer. The check runs as the sync user; root
+    copies it the rsync passwords (to read password-protected upstreams'
+    markers) and the notification URLs into a private runtime directory."""
+    runtime = f"/run/{CHECK_UNIT}"
+    metrics = f" -{metrics_dir}" if metrics_dir else ""
+    return {
+        f"{CHECK_UNIT}.service": f"""# {header}
+[Unit]
+Description=Speculum health checks and alerts
+After=network-online.target nginx.service
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+User={user}
+Group={group}
+RuntimeDirectory={CHECK_UNIT}
+RuntimeDirectoryMode=0700
+ExecStartPre=+/bin/sh -c 'umask 077; cp -rT {secrets_dir} {runtime}/secrets && \
+cp {notify_urls} {runtime}/notify-urls && chown -R {user}:{group} {runtime}'
+Environment=SPECULUM_SECRETS_DIR={runtime}/secrets SPECULUM_NOTIFY_URLS={runtime}/notify-urls
+ExecStart={mirrorctl} check --settings {settings}
+# 3: the checks ran and found a failure; the alert is the message, not the unit
+SuccessExitStatus=3
+TimeoutStartSec=10min
+Nice=5
+ReadWritePaths={state_dir}/monitor{metrics}
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+{SANDBOX}""",
+        f"{CHECK_UNIT}.timer": f"""# {header}
+[Unit]
+Description=Run the Speculum health checks
+
+[Timer]
+OnBootSec=3min
+OnCalendar=*:0/{interval}
+AccuracySec=10s
+Unit={CHECK_UNIT}.service
+
+[Install]
+WantedBy=timers.target
+""",
+    }
+
+
+WATCH_UNIT = "speculum-watch"
+
+
+def watch_units(*, header: str, mirrorctl: str, user: str, group: str, urls: list[str],
+                settings: str, notify_urls: str, interval: int) -> dict[str, str]:
+    """The outside watchdog's service and timer (on a host of the watchdogs group)."""
+    bad = [u for u in urls if not isinstance(u, str) or not u.startswith(("http://", "https://"))
+           or any(c.isspace() for c in u)]
+    if bad or not urls:
+        raise ValueError(f"watchdog URLs must be http:// or https:// URLs without spaces, got {bad or urls!r}")
+    runtime = f"/run/{WATCH_UNIT}"
+    listed = " ".join(u.replace("%", "%%") for u in urls)  # % starts a systemd specifier
+    return {
+        f"{WATCH_UNIT}.service": f"""# {header}
+[Unit]
+Description=Speculum watchdog: is the mirror answering?
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+User={user}
+Group={group}
+RuntimeDirectory={WATCH_UNIT}
+RuntimeDirectoryMode=0700
+ExecStartPre=+/usr/bin/install -m 0600 -o {user} -g {group} {notify_urls} {runtime}/notify-urls
+ExecStart={mirrorctl} watch --settings {settings} --state-dir /var/lib/{WATCH_UNIT} \
+--notify-urls {runtime}/notify-urls {listed}
+SuccessExitStatus=3
+TimeoutStartSec=5min
+StateDirectory={WATCH_UNIT}
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+{SANDBOX}""",
+        f"{WATCH_UNIT}.timer": f"""# {header}
+[Unit]
+Description=Run the Speculum watchdog
+
+[Timer]
+OnBootSec=1min
+OnCalendar=*:0/{interval}
+AccuracySec=10s
+Unit={WATCH_UNIT}.service
 
 [Install]
 WantedBy=timers.target

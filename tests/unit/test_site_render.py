@@ -318,3 +318,28 @@ def test_next_run_falls_back_to_the_timetable():
     record = site_inputs.status_mod.new_record(project)
     upcoming = model.next_run(project, record, site_inputs.NOW)
     assert site_inputs.NOW.timestamp() < upcoming <= (site_inputs.NOW + timedelta(days=1)).timestamp()
+
+
+def test_status_page_shows_the_monitor_results():
+    checked = site_inputs.NOW.timestamp() - 120
+    health = {"checked": checked, "checks": [
+        {"subject": "host/http", "check": "http", "state": "ok", "message": "http://127.0.0.1/ answers HTTP 200"},
+        {"subject": "host/disk", "check": "disk", "state": "warn", "message": "8.0% free on /srv/mirror"},
+        {"subject": "debian", "check": "sync", "state": "ok", "message": "last run succeeded"},
+        {"subject": "debian", "check": "freshness", "state": "warn",
+         "message": "the upstream has stalled: its marker is 5d old"},
+        {"subject": "archlinux", "check": "sync", "state": "fail",
+         "message": "last run failed (exit 10): rsync exited with 10"}]}
+    doc = _html(_render(health=health))["status/index.html"]
+    items = [" ".join(li.text_content().split()) for li in doc.xpath("//ul[@class='health']/li")]
+    assert items == ["ok Web server (HTTP): http://127.0.0.1/ answers HTTP 200",
+                     "warn Free space: 8.0% free on /srv/mirror"]
+    rows = {row.xpath("string(th)").strip(): " ".join(row.text_content().split())
+            for row in doc.xpath("//table//tbody/tr")}
+    assert "Warning the upstream has stalled: its marker is 5d old" in rows["Debian"]
+    # the failing sync's message is already in the row: not repeated
+    assert "Check failing" not in rows["Arch Linux"] and "last run failed" not in rows["Arch Linux"]
+
+
+def test_status_page_without_monitor_results_has_no_health_section(files):
+    assert not _html(files)["status/index.html"].xpath("//ul[@class='health']")

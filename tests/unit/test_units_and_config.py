@@ -9,12 +9,14 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.speculum.mirror.plugins.filter.projects import (
     FilterModule,
+    monitor_units,
     project_errors,
     runtime_config,
     site_units,
     stagger,
     stats_units,
     sync_units,
+    watch_units,
 )
 
 from speculum import config, schedule, units
@@ -214,7 +216,7 @@ def test_service_settings(runtime):
         assert len(paths) == 1
         assert paths[0].split() == [f"/srv/mirror/{pid}", "/var/lib/speculum/status",
                                     "/var/lib/speculum/locks", "/var/lib/speculum/slots",
-                                    f"/var/log/speculum/{pid}"]
+                                    f"/var/log/speculum/{pid}", "-/var/lib/speculum/metrics"]
 
 
 def test_service_timeouts_of_the_lab(runtime):
@@ -226,12 +228,13 @@ def test_service_timeouts_of_the_lab(runtime):
 
 def test_service_paths_follow_site_settings(lab_db):
     runtime = config.build(lab_db, {"mirror_root": "/data/m", "state_dir": "/data/state",
-                                    "log_dir": "/data/log", "secrets_dir": "/data/secrets"})
+                                    "log_dir": "/data/log", "secrets_dir": "/data/secrets",
+                                    "metrics_dir": "/data/state/metrics"})
     files = render(runtime)
     service = files["speculum-sync-private-software.service"]
     assert directives(service, "ReadWritePaths")[0].split() == [
         "/data/m/private-software", "/data/state/status", "/data/state/locks",
-        "/data/state/slots", "/data/log/private-software"]
+        "/data/state/slots", "/data/log/private-software", "-/data/state/metrics"]
     assert "/data/secrets/private-software" in service
     assert "/etc/speculum" not in service
 
@@ -268,7 +271,35 @@ def test_filter_module_lists_the_filters():
     filters = FilterModule().filters()
     assert filters == {"project_errors": project_errors, "runtime_config": runtime_config,
                        "sync_units": sync_units, "stagger": stagger, "site_units": site_units,
-                       "stats_units": stats_units}
+                       "stats_units": stats_units, "monitor_units": monitor_units,
+                       "watch_units": watch_units}
+
+
+def test_monitor_units_run_the_check_as_the_sync_user():
+    files = monitor_units("/var/lib/speculum", "managed", "/usr/local/bin/mirrorctl", "speculum", "speculum",
+                          "/var/lib/speculum/metrics", "/etc/speculum/secrets",
+                          "/etc/speculum/monitor/notify-urls", "/etc/speculum/monitor.json", 5)
+    service, timer = files["speculum-check.service"], files["speculum-check.timer"]
+    assert directives(service, "User") == ["speculum"]
+    assert directives(service, "ExecStart") == ["/usr/local/bin/mirrorctl check --settings /etc/speculum/monitor.json"]
+    # only the monitor's state and the metrics are writable; the secrets reach it as private copies
+    assert directives(service, "ReadWritePaths") == ["/var/lib/speculum/monitor -/var/lib/speculum/metrics"]
+    assert directives(service, "ExecStartPre")[0].startswith("+/bin/sh -c 'umask 077; cp -rT /etc/speculum/secrets ")
+    assert "SPECULUM_NOTIFY_URLS=/run/speculum-check/notify-urls" in directives(service, "Environment")[0]
+    assert directives(service, "SuccessExitStatus") == ["3"]
+    assert directives(timer, "OnCalendar") == ["*:0/5"]
+
+
+def test_watch_units_escape_specifiers_and_refuse_bad_urls():
+    files = watch_units(["https://mirror.example.edu/", "http://m.example.edu/a%20b/"], "managed",
+                        "/usr/local/bin/mirrorctl", "speculum-watch", "speculum-watch",
+                        "/etc/speculum/watch.json", "/etc/speculum/watch-urls", 2)
+    start = files["speculum-watch.service"].split("ExecStart=", 1)[1].split("\nSuccess", 1)[0]
+    assert "http://m.example.edu/a%%20b/" in start and "--state-dir /var/lib/speculum-watch" in start
+    assert directives(files["speculum-watch.timer"], "OnCalendar") == ["*:0/2"]
+    for bad in ([], ["ftp://x/"], ["http://a b/"]):
+        with pytest.raises(AnsibleFilterError, match="watchdog URLs"):
+            watch_units(bad, "m", "/usr/local/bin/mirrorctl", "u", "g", "/s", "/n", 2)
 
 
 def test_stagger_filter_plans_like_the_package(lab_db):

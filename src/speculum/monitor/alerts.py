@@ -102,7 +102,7 @@ def _incidents(kind: str, items: list[tuple[str, dict]], now: float, label: str)
     word = "failing" if severity == FAIL else "warning"
     blocks = []
     for name, entry in items:
-        since = f"{word} for {format_duration(now - entry['since'])}" if now > entry["since"] else word
+        since = f"{word} for {format_duration(now - entry['since'])}" if now - entry["since"] >= 60 else word
         blocks.append(f"**{name}** ({since})\n" + "\n".join(f"- {line}" for line in entry["lines"]))
     return Message(kind, _title(kind, label, [n for n, _ in items]), _fit(blocks), severity,
                    [n for n, _ in items])

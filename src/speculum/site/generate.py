@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import config as config_mod
 from .. import status as status_mod
+from ..monitor import run as monitor_run
 from . import api, feed, model, news, publish, render, settings
 from . import stats as stats_mod
 
@@ -22,10 +23,10 @@ MAX_ROUNDS = 3
 
 
 def build(config: dict, site: dict, statuses: dict, posts: list, disk: dict,
-          now: datetime, stats: dict | None = None) -> dict[str, bytes]:
+          now: datetime, stats: dict | None = None, health: dict | None = None) -> dict[str, bytes]:
     """Every file of the site: {path relative to the web root: bytes}."""
     files: dict[str, bytes] = {}
-    parts = (render.render_pages(config, site, statuses, posts, disk, now, stats),
+    parts = (render.render_pages(config, site, statuses, posts, disk, now, stats, health),
              {"news/atom.xml": feed.render_feed(posts, site, now)},
              api.render_api(config, site, statuses, posts, disk, now, stats))
     for part in parts:
@@ -42,7 +43,8 @@ def collect(config: dict, site: dict, now: datetime) -> dict[str, Any]:
             "statuses": load_statuses(config, now),
             "posts": news.load_posts(site["news_dir"]),
             "disk": disk_usage(config["site"]["mirror_root"], now),
-            "stats": stats_mod.load(site["stats_file"])}
+            "stats": stats_mod.load(site["stats_file"]),
+            "health": monitor_run.load_results(config["site"]["state_dir"])}
 
 
 def load_statuses(config: dict, now: datetime) -> dict[str, dict]:
@@ -73,7 +75,9 @@ def run(*, config_path: str | None = None, site_path: str | None = None, out: st
     config = config_mod.load(config_path)
     site = settings.load(site_path)
     webroot = out or site["webroot"]
-    watched = [Path(config["site"]["state_dir"]) / "status", Path(site["news_dir"]), Path(site["stats_file"])]
+    state_dir = Path(config["site"]["state_dir"])
+    watched = [state_dir / "status", state_dir / "monitor" / monitor_run.RESULTS, Path(site["news_dir"]),
+               Path(site["stats_file"])]
     summary: dict[str, Any] = {"webroot": webroot, "written": [], "removed": [], "rounds": 0}
     started = time.monotonic()
     for _ in range(MAX_ROUNDS):

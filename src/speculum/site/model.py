@@ -51,6 +51,29 @@ def build(config: dict, site: dict, statuses: dict, posts: list, disk: dict | No
     }
 
 
+HEALTH_TONES = {"ok": "ok", "warn": "warn", "fail": "bad", "unknown": "off"}
+HOST_CHECKS = {"host/http": "Web server (HTTP)", "host/https": "Web server (HTTPS)",
+               "host/certificate": "Certificate", "host/disk": "Free space", "host/inodes": "Free inodes",
+               "host/units": "Services"}
+
+
+def health_view(results: dict, projects: list[dict]) -> dict[str, Any]:
+    """The monitor's last results: host checks, and each project's most telling check."""
+    from ..monitor.run import health
+
+    subjects = health(results)
+
+    def item(name: str, found: dict, label: str) -> dict[str, Any]:
+        return {"name": name, "label": label, "state": found["state"], "check": found["check"],
+                "tone": HEALTH_TONES.get(found["state"], "off"), "message": found["message"]}
+    return {
+        "checked": when(results.get("checked")),
+        "host": [item(n, subjects[n], label) for n, label in HOST_CHECKS.items() if n in subjects],
+        "projects": {p["id"]: item(p["id"], subjects[p["id"]], p["name"])
+                     for p in projects if p["id"] in subjects},
+    }
+
+
 # --- formatting -----------------------------------------------------------------
 
 def when(ts: float | None) -> dict[str, str] | None:

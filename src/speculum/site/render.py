@@ -33,7 +33,7 @@ def environment() -> jinja2.Environment:
 
 
 def render_pages(config: dict, site: dict, statuses: dict, posts: list, disk: dict,
-                 now: datetime, stats: dict | None = None) -> dict[str, bytes]:
+                 now: datetime, stats: dict | None = None, health: dict | None = None) -> dict[str, bytes]:
     """{path relative to the web root: bytes} of every page and static file."""
     view = model.build(config, site, statuses, posts, disk, now)
     env = environment()
@@ -45,7 +45,8 @@ def render_pages(config: dict, site: dict, statuses: dict, posts: list, disk: di
     files = {
         "index.html": page("index.html.j2", "home"),
         "projects/index.html": page("projects.html.j2", "projects", (("/projects/", "Projects"),)),
-        "status/index.html": page("status.html.j2", "status", (("/status/", "Status"),)),
+        "status/index.html": page("status.html.j2", "status", (("/status/", "Status"),),
+                                  hv=model.health_view(health or {}, view["projects"])),
         "stats/index.html": page("stats.html.j2", "stats", (("/stats/", "Statistics"),),
                                  st=stats_mod.view(stats, {p["id"]: p["name"] for p in view["projects"]})),
         "news/index.html": page("news.html.j2", "news", (("/news/", "News"),)),
