@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import re
 import ssl
 import threading
 from datetime import UTC, datetime, timedelta
@@ -159,7 +160,7 @@ def test_disk(tmp_path, warn, fail, state):
         assert 0 <= check.value < 100
         assert check.state == state
         assert f"% free on {tmp_path} (" in check.message
-    assert found[0].message.endswith("B)")
+    assert re.search(r" \(\d+(\.\d)?[BKMGT]\)$", found[0].message)  # status.human_size
     if len(found) > 1:
         assert found[1].message.endswith(" inodes)")
 

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
+from ..status import human_size
 from .checks import FAIL, OK, UNKNOWN, WARN, Check
 from .settings import Settings
 
@@ -94,7 +95,7 @@ def disk(path: str, warn_percent: float, fail_percent: float) -> list[Check]:
     except OSError as exc:
         return [_c(n, UNKNOWN, f"cannot read {path}: {_reason(exc)}") for n in ("disk", "inodes")]
     out = [_free("disk", path, st.f_bavail, st.f_blocks, warn_percent, fail_percent,
-                 _human(st.f_bavail * st.f_frsize))]
+                 human_size(st.f_bavail * st.f_frsize))]
     if st.f_files:  # some file systems (btrfs) report no inode limit
         out.append(_free("inodes", path, st.f_favail, st.f_files, warn_percent, fail_percent,
                          f"{st.f_favail:,} inodes"))
@@ -142,11 +143,3 @@ def _c(name: str, state: str, message: str, value: float | None = None) -> Check
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason or exc) or type(exc).__name__
-
-
-def _human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PiB"
