@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 # chromium + chromium-driver: the browser test of the generated site;
 # goaccess: the reference the log statistics are checked and benchmarked against
-SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns chromium chromium-driver goaccess)
+# restic: the backup driver's tests run the real one
+SYSTEM_PACKAGES=(podman runc debootstrap zstd rsync uidmap slirp4netns chromium chromium-driver goaccess restic)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
