@@ -117,6 +117,24 @@ WantedBy={TARGET}
 """
 
 
+def _periodic_timer(unit: str, description: str, *, header: str, interval: int | str, boot: str,
+                    accuracy: str) -> str:
+    """A timer that starts ``unit``.service every ``interval`` minutes and once after boot."""
+    return f"""# {header}
+[Unit]
+Description={description}
+
+[Timer]
+OnBootSec={boot}
+OnCalendar=*:0/{interval}
+AccuracySec={accuracy}
+Unit={unit}.service
+
+[Install]
+WantedBy=timers.target
+"""
+
+
 SITE_UNIT = "speculum-site"
 
 
@@ -140,19 +158,9 @@ Nice=10
 ReadWritePaths={webroot}
 RestrictAddressFamilies=AF_UNIX
 {SANDBOX}""",
-        f"{SITE_UNIT}.timer": f"""# {header}
-[Unit]
-Description=Refresh the Speculum web site (lags, next runs, disk usage)
-
-[Timer]
-OnBootSec=1min
-OnCalendar=*:0/{interval}
-AccuracySec=1s
-Unit={SITE_UNIT}.service
-
-[Install]
-WantedBy=timers.target
-""",
+        f"{SITE_UNIT}.timer": _periodic_timer(
+            SITE_UNIT, "Refresh the Speculum web site (lags, next runs, disk usage)",
+            header=header, interval=interval, boot="1min", accuracy="1s"),
         f"{SITE_UNIT}.path": f"""# {header}
 [Unit]
 Description=Rebuild the Speculum web site when a sync ends or the config changes
@@ -195,19 +203,9 @@ IOSchedulingClass=idle
 ReadWritePaths={store_dir}
 RestrictAddressFamilies=AF_UNIX
 {SANDBOX}""",
-        f"{STATS_UNIT}.timer": f"""# {header}
-[Unit]
-Description=Ingest the access logs into the usage statistics
-
-[Timer]
-OnBootSec=2min
-OnCalendar=*:0/{interval}
-AccuracySec=1min
-Unit={STATS_UNIT}.service
-
-[Install]
-WantedBy=timers.target
-""",
+        f"{STATS_UNIT}.timer": _periodic_timer(
+            STATS_UNIT, "Ingest the access logs into the usage statistics",
+            header=header, interval=interval, boot="2min", accuracy="1min"),
     }
 
 
@@ -245,19 +243,9 @@ Nice=5
 ReadWritePaths={state_dir}/monitor{metrics}
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 {SANDBOX}""",
-        f"{CHECK_UNIT}.timer": f"""# {header}
-[Unit]
-Description=Run the Speculum health checks
-
-[Timer]
-OnBootSec=3min
-OnCalendar=*:0/{interval}
-AccuracySec=10s
-Unit={CHECK_UNIT}.service
-
-[Install]
-WantedBy=timers.target
-""",
+        f"{CHECK_UNIT}.timer": _periodic_timer(
+            CHECK_UNIT, "Run the Speculum health checks",
+            header=header, interval=interval, boot="3min", accuracy="10s"),
     }
 
 
@@ -294,17 +282,7 @@ TimeoutStartSec=5min
 StateDirectory={WATCH_UNIT}
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 {SANDBOX}""",
-        f"{WATCH_UNIT}.timer": f"""# {header}
-[Unit]
-Description=Run the Speculum watchdog
-
-[Timer]
-OnBootSec=1min
-OnCalendar=*:0/{interval}
-AccuracySec=10s
-Unit={WATCH_UNIT}.service
-
-[Install]
-WantedBy=timers.target
-""",
+        f"{WATCH_UNIT}.timer": _periodic_timer(
+            WATCH_UNIT, "Run the Speculum watchdog",
+            header=header, interval=interval, boot="1min", accuracy="10s"),
     }
