@@ -31,6 +31,11 @@ HELP = {
     "speculum_incident_open": "1 while an alert incident is open for the subject.",
     "speculum_certificate_expiry_timestamp_seconds": "When the served certificate expires.",
     "speculum_check_last_run_timestamp_seconds": "When the checks last ran.",
+    "speculum_backup_last_run_ok": "1 if the last backup run succeeded, else 0.",
+    "speculum_backup_last_success_timestamp_seconds": "When the last successful backup ended.",
+    "speculum_backup_added_bytes": "New data the last backup added to the repository.",
+    "speculum_backup_duration_seconds": "How long the last successful backup run took.",
+    "speculum_backup_snapshots": "Snapshots of this host in the repository.",
 }
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 

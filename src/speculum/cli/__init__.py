@@ -3,7 +3,8 @@
 Each module registers its commands: database (list, show, new, edit, …),
 host (status, sync, log), plan (schedule), probes (scan, test, probefile,
 markers), exchange (export, import), news (list, send), site (build),
-stats (ingest, report), monitor (check, watch, notify-test).
+stats (ingest, report), monitor (check, watch, notify-test), backup (run, status,
+snapshots, restore).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ See docs/mirrorctl.md for every command with an example session.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import database, exchange, host, monitor, news, plan, probes, site, stats
+    from . import backup, database, exchange, host, monitor, news, plan, probes, site, stats
 
     parser = argparse.ArgumentParser(
         prog="mirrorctl", description="Speculum mirror administration.", epilog=EPILOG,
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=epilog, parents=[shared],
                               formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
-    for module in (database, host, monitor, plan, probes, exchange, news, site, stats):
+    for module in (database, host, monitor, backup, plan, probes, exchange, news, site, stats):
         module.register(add)
     p = add("completion", "print a shell completion script", "source <(mirrorctl completion bash)")
     p.add_argument("shell", choices=["bash"])

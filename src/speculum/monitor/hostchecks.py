@@ -16,12 +16,15 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
+from ..durations import format_duration
+from ..fsutil import read_json
 from ..status import human_size
 from .checks import FAIL, OK, UNKNOWN, WARN, Check
 from .settings import Settings
 
 TIMEOUT = 10
-SYNC_UNITS = "speculum-sync-*.service"  # reported per project, with the run's own error
+# Reported by their own checks, with the run's own error: per project, host/backup.
+REPORTED_ELSEWHERE = ("speculum-sync-*.service", "speculum-backup.service")
 
 
 def http(url: str, *, timeout: float = TIMEOUT) -> Check:
@@ -110,7 +113,7 @@ def _free(name: str, path: str, free: int, total: int, warn: float, fail: float,
 
 
 def failed_units(patterns: tuple[str, ...], *, listing: str | None = None) -> Check:
-    """Our units systemd reports as failed (sync units excepted: see SYNC_UNITS)."""
+    """Our units systemd reports as failed (but see REPORTED_ELSEWHERE)."""
     if listing is None:
         try:
             listing = subprocess.run(
@@ -121,10 +124,38 @@ def failed_units(patterns: tuple[str, ...], *, listing: str | None = None) -> Ch
             return _c("units", UNKNOWN, f"systemctl failed: {_reason(exc)}")
     units = (line.lstrip("●* ").split(maxsplit=1)[0] for line in listing.splitlines() if line.strip())
     failed = sorted(u for u in units if any(fnmatch.fnmatch(u, p) for p in patterns)
-                    and not fnmatch.fnmatch(u, SYNC_UNITS))
+                    and not any(fnmatch.fnmatch(u, p) for p in REPORTED_ELSEWHERE))
     if failed:
         return _c("units", FAIL, "failed: " + ", ".join(failed), len(failed))
     return _c("units", OK, "no failed units", 0)
+
+
+def backup(status: dict | None, now: float, max_age: float) -> Check:
+    """The backup's last run, last success and last `restic check`, from its status.json."""
+    if status is None:
+        return _c("backup", UNKNOWN, "no backup status yet (the backup role writes it)")
+    run, last, check = (status.get(k) or {} for k in ("last_run", "last_success", "last_check"))
+    if run and not run.get("ok", True) and run.get("finished"):
+        return _c("backup", FAIL, f"the backup of {_when(run['finished'])} failed: {run.get('error', '?')}")
+    if check and not check.get("ok", True):
+        return _c("backup", FAIL, f"restic check of {_when(check['time'])} failed: {check.get('error', '?')}")
+    since = last.get("time") or status.get("installed")
+    if since is None:
+        return _c("backup", UNKNOWN, "no backup has run yet")
+    age = now - since
+    if age > max_age:
+        what = f"the last successful backup is {format_duration(age)} old" if last \
+            else f"no backup since the backup was set up {format_duration(age)} ago"
+        return _c("backup", FAIL, what, age)
+    if not last:
+        return _c("backup", OK, "the first backup is due at the backup time", age)
+    count = f", {status['snapshots']} snapshots" if "snapshots" in status else ""
+    return _c("backup", OK, f"last backup {format_duration(age)} ago "
+                            f"(snapshot {str(last.get('snapshot', ''))[:8]}{count})", age)
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def host_checks(settings: Settings, mirror_root: str, now: float) -> list[Check]:
@@ -133,6 +164,16 @@ def host_checks(settings: Settings, mirror_root: str, now: float) -> list[Check]
         out += https(name, settings.https_port, now, settings.cert_min_days)
     out += disk(mirror_root, settings.disk_warn_percent, settings.disk_fail_percent)
     out.append(failed_units(settings.units))
+    if settings.backup_status:
+        try:
+            status = read_json(settings.backup_status)
+        except FileNotFoundError:
+            status = None
+        except (OSError, ValueError) as exc:
+            out.append(_c("backup", UNKNOWN, f"cannot read {settings.backup_status}: {_reason(exc)}"))
+            return out
+        out.append(backup(status if isinstance(status, dict) or status is None else {}, now,
+                          settings.backup_max_age))
     return out
 
 

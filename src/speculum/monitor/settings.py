@@ -34,9 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "disk_warn_percent": 10,
     "disk_fail_percent": 5,
     "units": ["speculum-*", "certbot.service"],
+    "backup_status": "",  # the backup's status.json; "" when the host has no backups
+    "backup_max_age": "36h",  # last successful backup older than this: failing
 }
 
-_DURATIONS = ("repeat_every", "mention_every", "max_marker_age", "upstream_every")
+_DURATIONS = ("repeat_every", "mention_every", "max_marker_age", "upstream_every", "backup_max_age")
 _POSITIVE = ("threshold", "stale_periods", "behind_periods", "stuck_factor", "cert_min_days")
 _PERCENT = ("disk_warn_percent", "disk_fail_percent")
 
@@ -61,6 +63,8 @@ class Settings:
     disk_warn_percent: float = 10
     disk_fail_percent: float = 5
     units: tuple[str, ...] = field(default=("speculum-*", "certbot.service"))
+    backup_status: str = ""
+    backup_max_age: int = 36 * 3600
 
 
 def errors(raw: Any) -> list[str]:
@@ -106,6 +110,9 @@ def errors(raw: Any) -> list[str]:
     port = merged["https_port"]
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
         bad("https_port", "must be a TCP port")
+    if not (isinstance(merged["backup_status"], str)
+            and (merged["backup_status"] == "" or merged["backup_status"].startswith("/"))):
+        bad("backup_status", 'must be the absolute path of the backup\'s status file, or ""')
     if not _strings(merged["units"]):
         bad("units", "must be a list of systemd unit names or patterns")
     return out
