@@ -1,12 +1,14 @@
-"""Filters of the site, HTTPS and monitoring settings: thin adapters over
-speculum.site, speculum.tls and speculum.monitor.settings."""
+"""Filters of the site, HTTPS, monitoring and backup settings: thin adapters
+over speculum.site, speculum.tls, speculum.monitor.settings and
+speculum.backup.settings (and the backup's units)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
 try:
-    from speculum import tls
+    from speculum import tls, units
+    from speculum.backup import settings as backup_settings
     from speculum.monitor import settings as monitor_settings
     from speculum.site import PAGE_DIRS, settings
 except ImportError as exc:  # pragma: no cover - depends on the controller's venv
@@ -58,7 +60,35 @@ def monitor_errors(raw, notify_secrets=None, secrets=None):
     return out
 
 
+def backup_errors(raw, secrets=None, mirror_root=""):
+    """Every problem of the backup settings (speculum_backup_* without the prefix)."""
+    _need_package()
+    return backup_settings.errors(raw, secrets, mirror_root)
+
+
+def backup_config(raw, state_dir, log_dir, mirror_root, backup_dir, metrics_dir, databases):
+    """The deployed /etc/speculum/backup.json."""
+    _need_package()
+    return backup_settings.deployed(dict(raw), state_dir=state_dir, log_dir=log_dir, mirror_root=mirror_root,
+                                    backup_dir=backup_dir, metrics_dir=metrics_dir, databases=dict(databases))
+
+
+def backup_ssh_config(backup_dir):
+    _need_package()
+    return backup_settings.ssh_config(backup_dir)
+
+
+def backup_units(config_file, header, mirrorctl, writable, time):
+    _need_package()
+    try:
+        return units.backup_units(header=header, mirrorctl=mirrorctl, config=config_file,
+                                  writable=list(writable), time=time)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
         return {"site_errors": site_errors, "site_page_dirs": site_page_dirs, "tls_errors": tls_errors,
-                "monitor_errors": monitor_errors}
+                "monitor_errors": monitor_errors, "backup_errors": backup_errors, "backup_config": backup_config,
+                "backup_ssh_config": backup_ssh_config, "backup_units": backup_units}

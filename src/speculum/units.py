@@ -5,6 +5,7 @@ speculum-sync.target that pulls every timer in at boot.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 UNIT_PREFIX = "speculum-sync-"
@@ -285,4 +286,52 @@ RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
         f"{WATCH_UNIT}.timer": _periodic_timer(
             WATCH_UNIT, "Run the Speculum watchdog",
             header=header, interval=interval, boot="1min", accuracy="10s"),
+    }
+
+
+BACKUP_UNIT = "speculum-backup"
+
+
+def backup_units(*, header: str, mirrorctl: str, config: str, writable: list[str], time: str) -> dict[str, str]:
+    """The backup's service and daily timer. It runs as root, to read what
+    other users own (the certificates' keys, the stats store, vnStat's
+    database); it may write only ``writable`` (its own directory, the metrics,
+    a local repository, and the databases' directories: SQLite reads a WAL
+    database through its -shm file, which root creates with the database
+    owner's ownership, hence CAP_CHOWN)."""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
+        raise ValueError(f'the backup time must be "HH:MM", got {time!r}')
+    caps = "CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE CAP_CHOWN CAP_FOWNER"
+    sandbox = SANDBOX.replace("CapabilityBoundingSet=\n", f"CapabilityBoundingSet={caps}\n")
+    return {
+        f"{BACKUP_UNIT}.service": f"""# {header}
+[Unit]
+Description=Speculum backup of the host's state (restic)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart={mirrorctl} backup run --settings {config}
+TimeoutStartSec=6h
+Nice=15
+IOSchedulingClass=idle
+CacheDirectory={BACKUP_UNIT}
+CacheDirectoryMode=0700
+ReadWritePaths={' '.join(f'-{w}' for w in writable)}
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+{sandbox}""",
+        f"{BACKUP_UNIT}.timer": f"""# {header}
+[Unit]
+Description=Back up the Speculum host's state daily
+
+[Timer]
+OnCalendar=*-*-* {time}:00
+RandomizedDelaySec=10min
+Persistent=true
+Unit={BACKUP_UNIT}.service
+
+[Install]
+WantedBy=timers.target
+""",
     }

@@ -44,6 +44,7 @@ def test_no_repository_means_no_backups_and_nothing_else_is_checked():
     ({"extra_paths": ["/srv"]}, "speculum_backup_extra_paths: /srv holds mirror data"),
     ({"host": "a b"}, "speculum_backup_host: must be a host name"),
     ({"env_secrets": {"aws key": "s3_id"}}, "speculum_backup_env_secrets: 'aws key' is not an environment"),
+    ({"keeep": {"daily": 1}}, "speculum_backup_keeep: unknown setting"),
     ({"env_secrets": {"AWS_SECRET_ACCESS_KEY": "gone"}}, "speculum_backup_env_secrets: speculum_secrets has no entry"),
 ])
 def test_each_bad_setting_is_named(change, expected):

@@ -390,3 +390,17 @@ def test_stats_units_read_logs_through_adm_and_write_only_the_store():
     assert directives(no_vnstat["speculum-stats.service"], "ExecStart")[1] == (
         f"{MIRRORCTL} stats export --store /s/stats.sqlite --days 7 --out /s/e.json")
     assert directives(files["speculum-stats.timer"], "OnCalendar") == ["*:0/10"]
+
+
+def test_the_backup_unit_reads_as_root_and_writes_only_its_paths():
+    files = units.backup_units(header="managed", mirrorctl="/usr/local/bin/mirrorctl",
+                               config="/etc/speculum/backup.json",
+                               writable=["/var/lib/speculum/backup", "/var/lib/vnstat"], time="03:30")
+    service, timer = files["speculum-backup.service"], files["speculum-backup.timer"]
+    assert "ExecStart=/usr/local/bin/mirrorctl backup run --settings /etc/speculum/backup.json" in service
+    assert "User=" not in service and "ProtectSystem=strict" in service
+    assert "ReadWritePaths=-/var/lib/speculum/backup -/var/lib/vnstat\n" in service
+    assert re.search(r"^CapabilityBoundingSet=CAP_DAC_READ_SEARCH .*CAP_CHOWN", service, re.M)
+    assert "OnCalendar=*-*-* 03:30:00\n" in timer and "Persistent=true" in timer
+    with pytest.raises(ValueError, match="HH:MM"):
+        units.backup_units(header="h", mirrorctl="m", config="c", writable=[], time="3:30")

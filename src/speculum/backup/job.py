@@ -24,6 +24,7 @@ import glob
 import grp
 import os
 import pwd
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -155,7 +156,7 @@ def _run_locked(cfg: Config, force: bool, now) -> dict:
         checked = status.get("last_check")
         if not checked or now() - checked["time"] >= cfg.check_every:
             _check(repo, cfg, status, now)
-    except (restic.ResticError, BackupError, OSError, ValueError) as exc:
+    except (restic.ResticError, BackupError, OSError, ValueError, sqlite3.Error) as exc:
         kind = getattr(exc, "kind", restic.FAILED)
         record.update(ok=False, kind=kind, error=str(exc), finished=now())
         _finish(cfg, status)

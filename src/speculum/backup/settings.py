@@ -14,6 +14,8 @@ from ..durations import parse_duration
 # Where a repository may be: restic's own location syntax.
 SCHEMES = ("sftp:", "rest:", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:")
 KEEP = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+NAMES = ("repository", "password_secret", "env_secrets", "sftp_key_secret", "sftp_known_hosts", "time", "keep",
+         "check_every", "check_subset", "extra_paths", "host")
 _SUBSET = re.compile(r"(\d{1,3}(\.\d+)?%|\d+/\d+|\d+[KMGT]?)")
 
 
@@ -23,7 +25,7 @@ def errors(raw: Any, secrets: Any = None, mirror_root: str = "") -> list[str]:
     vault's speculum_secrets, to check that named secrets exist."""
     if not isinstance(raw, dict):
         return [f"backup settings: expected a mapping, got {type(raw).__name__}"]
-    out: list[str] = []
+    out = [f"speculum_backup_{k}: unknown setting (known: {', '.join(NAMES)})" for k in sorted(set(raw) - set(NAMES))]
 
     def bad(name: str, message: str) -> None:
         out.append(f"speculum_backup_{name}: {message}, got {raw.get(name)!r}")
@@ -73,7 +75,7 @@ def errors(raw: Any, secrets: Any = None, mirror_root: str = "") -> list[str]:
         for k, n in sorted(keep.items()):
             if k not in KEEP:
                 out.append(f"speculum_backup_keep: unknown period {k!r} (one of {', '.join(KEEP)})")
-            elif type(n) is not int or n < 1:
+            elif not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 out.append(f"speculum_backup_keep: {k} must be a whole number of at least 1, got {n!r}")
     when = raw.get("time")
     if not (isinstance(when, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", when)):
@@ -151,6 +153,34 @@ class Config:
     @property
     def status_file(self) -> str:
         return f"{self.work_dir}/status.json"
+
+
+# The host's state beyond the state and log directories: certificates and the
+# SSH host keys (so admins and push-mirroring upstreams see the same host).
+SYSTEM_PATHS = ("/etc/letsencrypt", "/etc/ssh/ssh_host_*_key", "/etc/ssh/ssh_host_*_key.pub")
+
+
+def deployed(raw: dict, *, state_dir: str, log_dir: str, mirror_root: str, backup_dir: str,
+             metrics_dir: str, databases: dict) -> dict:
+    """/etc/speculum/backup.json from the (valid) settings ``raw`` and the
+    host's paths; secrets stay in files of ``backup_dir``."""
+    sftp = raw["repository"].startswith("sftp:")
+    return {
+        "host": raw["host"], "repository": raw["repository"], "password_file": f"{backup_dir}/password",
+        "env_file": f"{backup_dir}/env" if raw.get("env_secrets") else "",
+        "ssh_config": f"{backup_dir}/ssh_config" if sftp else "",
+        "cache_dir": "/var/cache/speculum-backup", "state_dir": state_dir, "mirror_root": mirror_root,
+        "metrics_dir": metrics_dir, "paths": [state_dir, log_dir, *SYSTEM_PATHS, *raw.get("extra_paths", [])],
+        "databases": databases, "keep": raw["keep"], "check_every": raw["check_every"],
+        "check_subset": raw.get("check_subset", ""),
+    }
+
+
+def ssh_config(backup_dir: str) -> str:
+    """restic's ssh: the vault's key, only the listed host keys, never a prompt."""
+    return (f"Host *\n  IdentityFile {backup_dir}/ssh_key\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {backup_dir}/known_hosts\n  StrictHostKeyChecking yes\n"
+            "  BatchMode yes\n  ConnectTimeout 20\n  ServerAliveInterval 30\n  ServerAliveCountMax 4\n")
 
 
 def load(raw: dict) -> Config:
