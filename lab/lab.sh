@@ -140,6 +140,9 @@ cmd_up() {
   run_playbook site.yml
   run_playbook playbooks/sync.yml
   run_playbook playbooks/watchdog.yml
+  say "backing up the lab host (what speculum-backup.timer does nightly)"
+  podman exec "$MIRROR" systemctl start speculum-backup.service \
+    || say "warning: the backup failed; see: podman exec $MIRROR mirrorctl backup status"
   printf '\nSpeculum lab mirror: %s (and %s)\n\n' "$URL" "$HTTPS_URL"
   mirror_status || say "warning: mirrorctl status exited with status $?"
 }

@@ -16,7 +16,7 @@ from speculum.backup import job, restic
 from speculum.backup import restore as restoring
 from speculum.backup.settings import Config
 from speculum.backup.snapshot import integrity
-from speculum.fsutil import read_json
+from speculum.fsutil import read_json, write_json
 from speculum.stats.store import Store
 
 pytestmark = pytest.mark.skipif(shutil.which("restic") is None, reason="restic is installed by make setup")
@@ -103,6 +103,14 @@ def test_retention_applies_after_each_successful_run_and_the_check_waits_until_d
     assert status["snapshots"] == 2  # keep last 2
     assert len(job.repository(host).snapshots(host=host.host)) == 2
     assert status["last_check"]["time"] == first_check  # not due again within 7 days
+
+
+def test_a_failed_check_is_repeated_on_the_next_run(host):
+    job.run(host)
+    status = read_json(host.status_file)
+    status["last_check"] = {**status["last_check"], "ok": False, "error": "pack damaged"}
+    write_json(host.status_file, status)
+    assert job.run(host)["last_check"]["ok"] is True
 
 
 def test_a_wrong_password_fails_loudly_and_deletes_no_snapshot(host, tmp_path):

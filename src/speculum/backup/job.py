@@ -32,7 +32,7 @@ from pathlib import Path
 from .. import metrics
 from ..fsutil import read_json, write_json
 from . import restic
-from .settings import Config, redact, sftp_target
+from .settings import Config, inside, redact, sftp_target
 from .snapshot import sqlite_copy
 
 OWNERS = "owners.json"
@@ -99,10 +99,6 @@ def sources(cfg: Config) -> list[str]:
     return sorted(found)
 
 
-def inside(path: str, root: str) -> bool:
-    path, root = os.path.normpath(path), os.path.normpath(root)
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
 
 def stage(cfg: Config) -> dict[str, int]:
     """Consistent copies of the databases in the staging directory; {name: size}."""
@@ -153,8 +149,8 @@ def _run_locked(cfg: Config, force: bool, now) -> dict:
         # Only a run that has just saved a snapshot thins out the old ones.
         _retry_locked(repo, lambda: repo.forget(cfg.keep, host=cfg.host))
         status["snapshots"] = len(repo.snapshots(host=cfg.host))
-        checked = status.get("last_check")
-        if not checked or now() - checked["time"] >= cfg.check_every:
+        checked = status.get("last_check")  # a failed check is repeated on every run until it passes
+        if not checked or not checked.get("ok") or now() - checked["time"] >= cfg.check_every:
             _check(repo, cfg, status, now)
     except (restic.ResticError, BackupError, OSError, ValueError, sqlite3.Error) as exc:
         kind = getattr(exc, "kind", restic.FAILED)

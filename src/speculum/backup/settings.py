@@ -5,6 +5,7 @@ deployed /etc/speculum/backup.json, which adds where things are on the host.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ def errors(raw: Any, secrets: Any = None, mirror_root: str = "") -> list[str]:
     if any(c.isspace() for c in repo) or not (repo.startswith("/") or repo.startswith(SCHEMES)):
         bad("repository", "must be an absolute path or a restic location "
                           f"({', '.join(s + '…' for s in SCHEMES)})")
-    elif repo.startswith("/") and mirror_root and _inside(repo, mirror_root):
+    elif repo.startswith("/") and mirror_root and inside(repo, mirror_root):
         bad("repository", f"must not lie in the mirror tree {mirror_root}")
     secrets = secrets if isinstance(secrets, dict) else {}
 
@@ -93,7 +94,7 @@ def errors(raw: Any, secrets: Any = None, mirror_root: str = "") -> list[str]:
         bad("extra_paths", "must be a list of absolute paths")
     elif mirror_root:
         for p in extra:
-            if _inside(p, mirror_root) or _inside(mirror_root, p):
+            if inside(p, mirror_root) or inside(mirror_root, p):
                 out.append(f"speculum_backup_extra_paths: {p} holds mirror data ({mirror_root}); "
                            "the mirror tree is re-synced, never backed up")
     host = raw.get("host")
@@ -196,6 +197,7 @@ def load(raw: dict) -> Config:
     return Config(**known)
 
 
-def _inside(path: str, root: str) -> bool:
-    path, root = path.rstrip("/") or "/", root.rstrip("/") or "/"
-    return path == root or path.startswith(root + "/") or root == "/"
+def inside(path: str, root: str) -> bool:
+    """Is ``path`` ``root`` or below it?"""
+    path, root = os.path.normpath(path), os.path.normpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
