@@ -4,7 +4,6 @@ while the ingester writes, checked, never leaving files beside the source."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 
@@ -12,47 +11,20 @@ from speculum.backup.snapshot import integrity, sqlite_copy
 from speculum.stats.store import Store
 
 
-def test_a_copy_taken_while_the_store_is_written_is_one_committed_state(tmp_path):
-    path = tmp_path / "stats.sqlite"
-    store = Store(path)
-    store.db.execute("CREATE TABLE ledger (account TEXT PRIMARY KEY, value INTEGER)")
-    store.db.execute("INSERT INTO ledger VALUES ('a', 100000), ('b', 0)")
-    store.close()
-    stop, started = threading.Event(), threading.Event()
-
-    def ingest():  # every transaction moves 1 from account a to account b: the sum never changes
-        store = Store(path)
-        while not stop.is_set():
-            with store.transaction():
-                store.db.execute("UPDATE ledger SET value = value - 1 WHERE account = 'a'")
-                store.db.execute("INSERT INTO counters VALUES ('written', 1) "
-                                 "ON CONFLICT (name) DO UPDATE SET value = value + 1")
-                store.db.execute("UPDATE ledger SET value = value + 1 WHERE account = 'b'")
-            started.set()
-        store.close()
-
-    writer = threading.Thread(target=ingest)
-    writer.start()
-    try:
-        assert started.wait(10)
-        copies = []
+def test_a_copy_taken_while_the_store_is_written_is_one_committed_state(ledger, tmp_path):
+    copies = []
+    with ledger.writing():
         for n in range(5):
             copies.append(tmp_path / f"copy{n}.sqlite")
-            assert sqlite_copy(path, copies[-1]) > 0
-    finally:
-        stop.set()
-        writer.join()
+            assert sqlite_copy(ledger.path, copies[-1]) > 0
     moved = []
     for copy in copies:
         assert integrity(copy) == "ok"
         assert not copy.with_name(copy.name + "-wal").exists()  # self-contained
-        db = sqlite3.connect(copy)
-        ledger = dict(db.execute("SELECT account, value FROM ledger"))
-        written = db.execute("SELECT value FROM counters WHERE name = 'written'").fetchone()
-        db.close()
-        assert ledger["a"] + ledger["b"] == 100000
-        assert ledger["b"] == (written[0] if written else 0)
-        moved.append(ledger["b"])
+        accounts, written = ledger.read(copy)
+        assert accounts["a"] + accounts["b"] == ledger.TOTAL
+        assert accounts["b"] == written
+        moved.append(accounts["b"])
     assert moved == sorted(moved) and moved[-1] > 0  # the writer was really writing meanwhile
     # the restored copy opens as a store again
     Store(copies[-1]).close()

@@ -81,7 +81,9 @@ def test_the_stats_page_shows_a_s_downloads(host):
     assert debian and debian[0]["requests"] == A["projects"]["debian"]["requests"]
     page = host.check_output("python3 -c %s", "import urllib.request; "
                              "print(urllib.request.urlopen('http://127.0.0.1/stats/').read().decode())")
-    assert "debian" in page
+    # the projects table: <tr><th><a href="/projects/debian/">…</a></th> <td class="num">REQUESTS</td>…
+    rows = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if 'href="/projects/debian/"' in r]
+    assert rows and re.search(rf'<td class="num">{A["projects"]["debian"]["requests"]}</td>', rows[0]), rows
 
 
 def test_the_services_run_and_the_timers_are_scheduled(host):
