@@ -9,7 +9,7 @@
 3. Only after a successful backup: forget by the retention policy and prune.
 4. When due, `restic check` (with a slice of the data).
 5. Leave the outcome in status.json (read by the monitor's host/backup
-   check, `mirrorctl backup status` and the site) and backup.prom.
+   check and `mirrorctl backup status`) and backup.prom.
 
 A host that has never backed up nor restored, whose name already has
 snapshots in the repository, is a rebuilt host waiting for its restore:
@@ -97,7 +97,6 @@ def sources(cfg: Config) -> list[str]:
     found = {p for pattern in cfg.paths for p in (glob.glob(pattern) if glob.has_magic(pattern) else [pattern])
              if os.path.lexists(p) and not inside(p, cfg.mirror_root)}
     return sorted(found)
-
 
 
 def stage(cfg: Config) -> dict[str, int]:

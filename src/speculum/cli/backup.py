@@ -69,7 +69,7 @@ def cmd_backup(args) -> int:
         else:
             done = restoring.restore(cfg, args.snapshot)
             print(f"restored snapshot {done['snapshot'][:8]} of {cfg.host} "
-                  f"({time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(done['time']))}): "
+                  f"({_stamp(done['time'])}): "
                   f"{', '.join(done['paths'])}; databases: {', '.join(done['databases']) or 'none'}")
     except (job.BackupError, restic.ResticError) as exc:
         raise common.CliError(f"backup {args.action} failed ({exc.kind}): {exc}") from None
@@ -81,7 +81,7 @@ def describe(status: dict, now: float) -> str:
     from ..durations import format_duration
 
     def ago(ts) -> str:
-        return f"{time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(ts))} ({format_duration(now - ts)} ago)"
+        return f"{_stamp(ts)} ({format_duration(now - ts)} ago)"
 
     lines = [f"repository: {status.get('repository', '?')}  host: {status.get('host', '?')}"]
     run = status.get("last_run") or {}
@@ -104,5 +104,9 @@ def describe(status: dict, now: float) -> str:
     restored = status.get("restored")
     if restored:
         lines.append(f"restored:     snapshot {restored['snapshot'][:8]} of {ago(restored['time'])}, "
-                     f"on {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(restored['at']))}")
+                     f"on {_stamp(restored['at'])}")
     return "\n".join(lines)
+
+
+def _stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(ts))

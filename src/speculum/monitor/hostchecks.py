@@ -69,7 +69,7 @@ def certificate(der: bytes | None, name: str, now: float, min_days: float) -> Ch
     except ValueError as exc:
         return _c("certificate", UNKNOWN, f"certificate of {name} unreadable: {exc}")
     days = (expires - now) / 86400
-    when = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = _when(expires)
     if days < 0:
         return _c("certificate", FAIL, f"certificate of {name} expired on {when}", days)
     if days < min_days:
